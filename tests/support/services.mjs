@@ -1,0 +1,185 @@
+// Starts the real parts of the system for tests, the dev runner and the benchmark: the local
+// identity provider (idp/server.mjs) and the two workers under `wrangler dev` (workerd).
+//
+// Each child runs in its own process group (`detached`), so stopping it stops wrangler *and* the
+// workerd processes it spawned; a process exit handler stops whatever is still running, so a
+// failed test run leaves nothing listening.
+
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWorker } from '../../scripts/build.mjs';
+import { NODE22, OFFLINE_ENV, ROOT } from '../../scripts/lib/toolchain.mjs';
+
+const WRANGLER = join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+/** Where each worker's wrangler configuration lives. */
+export const WORKERS = {
+  'mcp-worker': { config: join(ROOT, 'wrangler.toml'), port: 8788, health: '/health' },
+  'todos-api': { config: join(ROOT, 'todos-api', 'wrangler.toml'), port: 8789, health: '/api/health' },
+};
+
+const running = new Set();
+
+function stopAllSync() {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+process.on('exit', stopAllSync);
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Builds both workers once (release, unless BUILD_PROFILE says otherwise). */
+export function buildAll() {
+  buildWorker('todos-api');
+  buildWorker('mcp-worker');
+}
+
+/** Copies each worker's `.dev.vars.example` to `.dev.vars` when the developer has none yet. */
+export function ensureDevVars() {
+  for (const dir of [ROOT, join(ROOT, 'todos-api')]) {
+    const example = join(dir, '.dev.vars.example');
+    const vars = join(dir, '.dev.vars');
+    if (existsSync(example) && !existsSync(vars)) copyFileSync(example, vars);
+  }
+}
+
+function spawnGroup(command, args, { env = {}, cwd = ROOT, name, echo = false } = {}) {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...OFFLINE_ENV, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let text = '';
+  const collect = (chunk) => {
+    const s = chunk.toString();
+    text += s;
+    if (echo) {
+      for (const line of s.split('\n')) if (line.trim()) process.stdout.write(`${name.padEnd(10)} | ${line}\n`);
+    }
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.on('exit', () => running.delete(child));
+  return {
+    child,
+    exited,
+    logText: () => text,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+      // wrangler's workerd children are in the same group; make sure none outlives it.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // group already empty
+      }
+    },
+  };
+}
+
+async function waitFor(url, handle, what, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let exit = null;
+  handle.exited.then((e) => {
+    exit = e;
+  });
+  while (Date.now() < deadline) {
+    if (exit) throw new Error(`${what} exited (${JSON.stringify(exit)}) before it was ready:\n${handle.logText()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.status < 500) {
+        await response.arrayBuffer();
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  await handle.stop();
+  throw new Error(`${what} was not ready within ${timeoutMs} ms:\n${handle.logText()}`);
+}
+
+/**
+ * Starts the local identity provider as a child process.
+ * @param {{ port?: number, env?: Record<string, string>, echo?: boolean }} [options]
+ * `env` takes the IDP_* variables of idp/server.mjs (IDP_ACCESS_TOKEN_TTL, LOG_LEVEL, …).
+ */
+export async function startIdp({ port, env = {}, echo = false } = {}) {
+  const chosen = port ?? (await freePort());
+  const handle = spawnGroup(NODE22, [join(ROOT, 'idp', 'server.mjs')], {
+    env: { IDP_PORT: String(chosen), ...env },
+    name: 'idp',
+    echo,
+  });
+  const issuer = env.IDP_ISSUER ?? `http://localhost:${chosen}/`;
+  await waitFor(`http://127.0.0.1:${chosen}/.well-known/openid-configuration`, handle, 'identity provider');
+  return { ...handle, issuer, port: chosen, url: `http://localhost:${chosen}` };
+}
+
+/**
+ * Starts one worker under `wrangler dev` on 127.0.0.1, with its own fresh local state.
+ * Build first (`buildAll()`): the worker's `[build] command` is skipped here so that parallel
+ * starts do not race on the build output.
+ * @param {{ name: 'mcp-worker'|'todos-api', port?: number, vars?: Record<string, string>,
+ *   persistTo?: string, echo?: boolean, logLevel?: string, env?: Record<string, string> }} options
+ */
+export async function startWorker({ name, port, vars = {}, persistTo, echo = false, logLevel = 'info', env = {} }) {
+  const worker = WORKERS[name];
+  if (!worker) throw new Error(`unknown worker ${name}`);
+  const chosen = port ?? (await freePort());
+  const state = persistTo ?? mkdtempSync(join(tmpdir(), `${name}-state-`));
+  const args = [
+    'dev',
+    '--config', worker.config,
+    '--ip', '127.0.0.1',
+    '--port', String(chosen),
+    '--persist-to', state,
+    '--log-level', logLevel,
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
+  ];
+  const handle = spawnGroup(WRANGLER, args, {
+    env: { SKIP_WORKER_BUILD: '1', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
+    name,
+    echo,
+  });
+  await waitFor(`http://127.0.0.1:${chosen}${worker.health}`, handle, name);
+  return { ...handle, port: chosen, url: `http://localhost:${chosen}`, persistTo: state };
+}
