@@ -10,7 +10,7 @@ ensureToolchain();
 reexecUnderNode22();
 
 const { buildAll, ensureDevVars, startIdp, startWorker } = await import('../tests/support/services.mjs');
-const { DEFAULT_USERS } = await import('../idp/users.mjs').catch(() => ({ DEFAULT_USERS: [] }));
+const { KNOWN_USERS } = await import('../idp/users.mjs');
 
 const started = [];
 async function stopAll(code) {
@@ -36,7 +36,7 @@ try {
   const mcp = await startWorker({ name: 'mcp-worker', port: 8788, persistTo: persist('mcp-worker'), echo: true, env: watch });
   started.push(mcp);
 
-  const users = DEFAULT_USERS.map((u) => `    ${String(u.login ?? u.sub).padEnd(12)} ${u.name ?? ''} <${u.email ?? ''}>`).join('\n');
+  const users = KNOWN_USERS.map((u) => `    ${u.sub.padEnd(12)} ${u.name} <${u.email}>`).join('\n');
   process.stdout.write(`
   Running:
     identity provider  ${idp.issuer}   (OpenID Connect, stands in for Auth0)

@@ -16,6 +16,10 @@ import { ensureToolchain, reexecUnderNode22, ROOT } from './lib/toolchain.mjs';
 ensureToolchain();
 reexecUnderNode22();
 
+// Chromium (Debian's package) and the Python MCP SDK for the tests with real clients.
+const { ensureTestDependencies } = await import('./lib/test-deps.mjs');
+ensureTestDependencies();
+
 const { buildAll } = await import('../tests/support/services.mjs');
 
 function section(title) {
@@ -72,6 +76,8 @@ section('release build of both workers');
 buildAll();
 
 section('end-to-end tests (node --test)');
+// Built above: the test files' own buildAll() calls and wrangler's [build] commands skip.
+process.env.SKIP_WORKER_BUILD = '1';
 const files = filters.length > 0
   ? filters
   : readdirSync(join(ROOT, 'tests')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('tests', f));

@@ -53,7 +53,10 @@ impl std::fmt::Debug for UpstreamTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamTokens")
             .field("access_token", &"[redacted]")
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)

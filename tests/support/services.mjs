@@ -50,6 +50,8 @@ export function freePort() {
 
 /** Builds both workers once (release, unless BUILD_PROFILE says otherwise). */
 export function buildAll() {
+  // The test runner builds once before it starts the test files (which run one at a time).
+  if (process.env.SKIP_WORKER_BUILD === '1') return;
   buildWorker('todos-api');
   buildWorker('mcp-worker');
 }

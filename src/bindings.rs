@@ -1,0 +1,596 @@
+//! The one place where Rust meets JavaScript values: typed wrappers around
+//! `@cloudflare/workers-oauth-provider`'s helpers (`env.OAUTH_PROVIDER`), the `ctx.auth` the
+//! provider sets for API requests, the `tokenExchangeCallback` options, and the runtime's
+//! WebCrypto. Nothing outside this module sees a `JsValue`.
+//!
+//! The helpers' expected failures (`AuthorizationError`, `CimdFetchError`) are recognised by their
+//! `name` (the library sets it explicitly, so it survives minification) and become
+//! [`HelperError`] variants; anything else is [`HelperError::Other`], a bug or an outage.
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use worker::{Context, Env, Headers, Request};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
+    fn get_random_values(buf: &mut [u8]);
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = digest)]
+    fn subtle_digest(algorithm: &str, data: &[u8]) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = importKey)]
+    fn subtle_import_key(
+        format: &str,
+        key: &JsValue,
+        algorithm: &JsValue,
+        extractable: bool,
+        usages: &Array,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = verify)]
+    fn subtle_verify(
+        algorithm: &JsValue,
+        key: &JsValue,
+        signature: &[u8],
+        data: &[u8],
+    ) -> Result<Promise, JsValue>;
+}
+
+/// A failure from one of the library's helpers.
+#[derive(Debug, Clone)]
+pub enum HelperError {
+    /// `AuthorizationError`: an expected refusal. `redirect_to` is set only when the client and
+    /// its exact redirect URI were validated, so redirecting there is safe; otherwise the error
+    /// must be rendered locally (RFC 6749 §4.1.2.1, OAuth 2.1 §4.1.2.1).
+    Authorization {
+        code: String,
+        description: String,
+        redirect_to: Option<String>,
+    },
+    /// `CimdFetchError`: a Client ID Metadata Document could not be fetched or validated.
+    Cimd { detail: String },
+    /// Anything else: a bug, a bad option, or a storage outage.
+    Other(String),
+}
+
+impl std::fmt::Display for HelperError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HelperError::Authorization {
+                code, description, ..
+            } => write!(f, "{code}: {description}"),
+            HelperError::Cimd { detail } => write!(f, "client metadata document: {detail}"),
+            HelperError::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn get_string(target: &JsValue, key: &str) -> Option<String> {
+    get(target, key).as_string()
+}
+
+/// The text of a thrown JS value, for logs.
+pub fn describe_js_error(error: &JsValue) -> String {
+    get_string(error, "message")
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "unknown JavaScript error".to_owned())
+}
+
+fn helper_error(error: JsValue) -> HelperError {
+    match get_string(&error, "name").as_deref() {
+        Some("AuthorizationError") => HelperError::Authorization {
+            code: get_string(&error, "code").unwrap_or_else(|| "invalid_request".into()),
+            description: get_string(&error, "description").unwrap_or_default(),
+            redirect_to: get_string(&error, "redirectTo"),
+        },
+        Some("CimdFetchError") => HelperError::Cimd {
+            detail: get_string(&error, "detail").unwrap_or_default(),
+        },
+        _ => HelperError::Other(describe_js_error(&error)),
+    }
+}
+
+/// Serialises `value` as a plain JS object (maps become objects, not `Map`s, which the library
+/// expects).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| format!("serialising for JavaScript: {e}"))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| format!("reading {what}: {e}"))
+}
+
+fn headers_of(value: &JsValue) -> Headers {
+    let raw = get(value, "headers");
+    match raw.dyn_into::<worker::worker_sys::web_sys::Headers>() {
+        Ok(headers) => Headers(headers),
+        Err(_) => Headers::new(),
+    }
+}
+
+/// A validated authorization request as the library returned it. The original JS object is kept
+/// and handed back unchanged, so nothing is lost in a round trip; the fields are a read-only view.
+#[derive(Clone)]
+pub struct AuthRequest {
+    raw: JsValue,
+    /// The client's id.
+    pub client_id: String,
+    /// The exact, validated redirect URI.
+    pub redirect_uri: String,
+    /// The requested (or, after `approveConsent`, the approved) scopes.
+    pub scope: Vec<String>,
+    /// The client's `state`, returned to it unchanged.
+    pub state: Option<String>,
+    /// PKCE challenge (RFC 7636 §4.3).
+    pub code_challenge: Option<String>,
+    /// PKCE method; only `S256` is accepted (OAuth 2.1 §4.1.1).
+    pub code_challenge_method: Option<String>,
+    /// The RFC 8707 resource the grant is for.
+    pub resource: Option<String>,
+    /// This server's issuer, for `iss` on the redirect (RFC 9207).
+    pub issuer: Option<String>,
+}
+
+impl AuthRequest {
+    /// A copy of this request asking for `scope` instead: what the consent page offers (the
+    /// remembered-consent check and the upstream sign-in then use the scopes the user sees).
+    pub fn with_scope(&self, scope: &[String]) -> Result<AuthRequest, String> {
+        let copy = Object::assign(&Object::new(), self.raw.unchecked_ref());
+        Reflect::set(&copy, &"scope".into(), &to_js(scope)?).map_err(|e| describe_js_error(&e))?;
+        AuthRequest::from_js(copy.into()).map_err(|e| e.to_string())
+    }
+
+    fn from_js(raw: JsValue) -> Result<Self, HelperError> {
+        let client_id = get_string(&raw, "clientId")
+            .ok_or_else(|| HelperError::Other("auth request without clientId".into()))?;
+        let redirect_uri = get_string(&raw, "redirectUri")
+            .ok_or_else(|| HelperError::Other("auth request without redirectUri".into()))?;
+        let scope = Array::from(&get(&raw, "scope"))
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        Ok(AuthRequest {
+            client_id,
+            redirect_uri,
+            scope,
+            state: get_string(&raw, "state").filter(|s| !s.is_empty()),
+            code_challenge: get_string(&raw, "codeChallenge"),
+            code_challenge_method: get_string(&raw, "codeChallengeMethod"),
+            resource: get_string(&raw, "resource"),
+            issuer: get_string(&raw, "issuer"),
+            raw,
+        })
+    }
+}
+
+/// What the consent page must show (the library's `ConsentDescription`). Every string may come
+/// from the client: escape before rendering.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentDescription {
+    pub client_id: String,
+    pub client_name: String,
+    #[serde(default)]
+    pub client_domain: Option<String>,
+    #[serde(default)]
+    pub client_uri: Option<String>,
+    pub redirect_uri: String,
+    pub redirect_host: String,
+    pub redirect_is_loopback: bool,
+    #[serde(default)]
+    pub scope: Vec<String>,
+}
+
+/// The library's helper API for this request's `env` (`env.OAUTH_PROVIDER`).
+pub struct OAuthApi {
+    helpers: JsValue,
+}
+
+impl OAuthApi {
+    /// The helpers `OAuthProvider` put on `env` before calling the default handler.
+    pub fn from_env(env: &Env) -> Result<Self, HelperError> {
+        let helpers = get(env.as_ref(), "OAUTH_PROVIDER");
+        if helpers.is_undefined() || helpers.is_null() {
+            return Err(HelperError::Other(
+                "env.OAUTH_PROVIDER is missing: is the worker wrapped by OAuthProvider?".into(),
+            ));
+        }
+        Ok(OAuthApi { helpers })
+    }
+
+    async fn call(&self, method: &str, args: &[&JsValue]) -> Result<JsValue, HelperError> {
+        let function: Function = get(&self.helpers, method).dyn_into().map_err(|_| {
+            HelperError::Other(format!("OAUTH_PROVIDER.{method} is not a function"))
+        })?;
+        let array = Array::new();
+        for arg in args {
+            array.push(arg);
+        }
+        let result = function
+            .apply(&self.helpers, &array)
+            .map_err(helper_error)?;
+        let promise = Promise::resolve(&result);
+        JsFuture::from(promise).await.map_err(helper_error)
+    }
+
+    /// `parseAuthRequest()`: validates client, redirect URI, response type, resource and PKCE.
+    pub async fn parse_auth_request(&self, request: &Request) -> Result<AuthRequest, HelperError> {
+        AuthRequest::from_js(
+            self.call("parseAuthRequest", &[request.inner().as_ref()])
+                .await?,
+        )
+    }
+
+    /// `describeConsent()`: the facts the consent page must show.
+    pub async fn describe_consent(
+        &self,
+        request: &AuthRequest,
+    ) -> Result<ConsentDescription, HelperError> {
+        from_js(
+            self.call("describeConsent", &[&request.raw]).await?,
+            "the consent description",
+        )
+        .map_err(HelperError::Other)
+    }
+
+    /// `isConsentRemembered()`: whether a signed approvals cookie covers this request.
+    pub async fn is_consent_remembered(
+        &self,
+        request: &Request,
+        auth: &AuthRequest,
+        secret: &str,
+    ) -> Result<bool, HelperError> {
+        let remember = Object::new();
+        let _ = Reflect::set(&remember, &"secret".into(), &secret.into());
+        Ok(self
+            .call(
+                "isConsentRemembered",
+                &[request.inner().as_ref(), &auth.raw, remember.as_ref()],
+            )
+            .await?
+            .as_bool()
+            .unwrap_or(false))
+    }
+
+    /// `beginConsent()`: the browser-bound handle for the form, and the headers (binding cookie,
+    /// anti-framing, no-store) to send with the page.
+    pub async fn begin_consent(
+        &self,
+        auth: &AuthRequest,
+    ) -> Result<(String, Headers), HelperError> {
+        let result = self.call("beginConsent", &[&auth.raw]).await?;
+        let handle = get_string(&result, "handle")
+            .ok_or_else(|| HelperError::Other("beginConsent returned no handle".into()))?;
+        Ok((handle, headers_of(&result)))
+    }
+
+    /// `approveConsent()`: consumes the handle (single use, same browser) and returns the stored
+    /// request, now holding the approved scopes, with the headers for the next response.
+    pub async fn approve_consent(
+        &self,
+        request: &Request,
+        handle: &str,
+        scope: &[String],
+        remember_secret: Option<&str>,
+    ) -> Result<(AuthRequest, Headers), HelperError> {
+        let options = Object::new();
+        let scope = to_js(scope).map_err(HelperError::Other)?;
+        let _ = Reflect::set(&options, &"scope".into(), &scope);
+        if let Some(secret) = remember_secret {
+            let remember = Object::new();
+            let _ = Reflect::set(&remember, &"secret".into(), &secret.into());
+            let _ = Reflect::set(&options, &"remember".into(), &remember);
+        }
+        let result = self
+            .call(
+                "approveConsent",
+                &[request.inner().as_ref(), &handle.into(), options.as_ref()],
+            )
+            .await?;
+        Ok((
+            AuthRequest::from_js(get(&result, "request"))?,
+            headers_of(&result),
+        ))
+    }
+
+    /// `denyConsent()`: consumes the handle; returns the client's redirect with
+    /// `error=access_denied`, `state` and `iss`, and the headers to send with it.
+    pub async fn deny_consent(
+        &self,
+        request: &Request,
+        handle: &str,
+    ) -> Result<(AuthRequest, String, Headers), HelperError> {
+        let result = self
+            .call("denyConsent", &[request.inner().as_ref(), &handle.into()])
+            .await?;
+        let redirect_to = get_string(&result, "redirectTo")
+            .ok_or_else(|| HelperError::Other("denyConsent returned no redirectTo".into()))?;
+        Ok((
+            AuthRequest::from_js(get(&result, "request"))?,
+            redirect_to,
+            headers_of(&result),
+        ))
+    }
+
+    /// `beginUpstream()`: creates the single-use `state`, stores the approved request and `data`
+    /// (encrypted) server-side, and binds the state to the browser with a cookie.
+    pub async fn begin_upstream<D: Serialize>(
+        &self,
+        auth: &AuthRequest,
+        data: &D,
+        headers: Headers,
+    ) -> Result<(String, Headers), HelperError> {
+        let options = Object::new();
+        let data = to_js(data).map_err(HelperError::Other)?;
+        let _ = Reflect::set(&options, &"data".into(), &data);
+        let _ = Reflect::set(&options, &"headers".into(), headers.as_ref());
+        let result = self
+            .call("beginUpstream", &[&auth.raw, options.as_ref()])
+            .await?;
+        let state = get_string(&result, "state")
+            .ok_or_else(|| HelperError::Other("beginUpstream returned no state".into()))?;
+        Ok((state, headers_of(&result)))
+    }
+
+    /// `finishUpstream()`: checks `state` and its binding cookie (single use), and recovers the
+    /// approved request and the `data` saved by `begin_upstream`.
+    pub async fn finish_upstream<D: DeserializeOwned>(
+        &self,
+        request: &Request,
+    ) -> Result<(AuthRequest, D, Headers), HelperError> {
+        let result = self
+            .call("finishUpstream", &[request.inner().as_ref()])
+            .await?;
+        let data =
+            from_js(get(&result, "data"), "the upstream data").map_err(HelperError::Other)?;
+        Ok((
+            AuthRequest::from_js(get(&result, "request"))?,
+            data,
+            headers_of(&result),
+        ))
+    }
+
+    /// `completeAuthorization()`: stores the grant (props encrypted) and returns the redirect to
+    /// the client carrying the code, `state` and `iss`.
+    pub async fn complete_authorization<M: Serialize, P: Serialize>(
+        &self,
+        auth: &AuthRequest,
+        user_id: &str,
+        metadata: &M,
+        scope: &[String],
+        props: &P,
+    ) -> Result<String, HelperError> {
+        let options = Object::new();
+        let set = |key: &str, value: JsValue| {
+            let _ = Reflect::set(&options, &key.into(), &value);
+        };
+        set("request", auth.raw.clone());
+        set("userId", user_id.into());
+        set("metadata", to_js(metadata).map_err(HelperError::Other)?);
+        set("scope", to_js(scope).map_err(HelperError::Other)?);
+        set("props", to_js(props).map_err(HelperError::Other)?);
+        let result = self
+            .call("completeAuthorization", &[options.as_ref()])
+            .await?;
+        get_string(&result, "redirectTo").ok_or_else(|| {
+            HelperError::Other("completeAuthorization returned no redirectTo".into())
+        })
+    }
+}
+
+/// What `OAuthProvider` verified about the bearer token of an API request (`ctx.auth`), without
+/// the token itself.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenAuth {
+    #[serde(default)]
+    pub scope: Vec<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<f64>,
+    #[serde(default)]
+    pub audience: Option<String>,
+}
+
+/// Reads `ctx.auth` (the `token` field is skipped: it must never be copied or logged).
+pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
+    let js_ctx: &JsValue = ctx.as_ref().as_ref();
+    let auth = get(js_ctx, "auth");
+    if auth.is_undefined() || auth.is_null() {
+        return Err("ctx.auth is missing".into());
+    }
+    let view = Object::new();
+    for key in ["scope", "userId", "clientId", "expiresAt", "audience"] {
+        let value = get(&auth, key);
+        if !value.is_undefined() {
+            let _ = Reflect::set(&view, &key.into(), &value);
+        }
+    }
+    from_js(view.into(), "ctx.auth")
+}
+
+/// The options `tokenExchangeCallback` receives, split into the serde view and the `env`.
+pub fn token_exchange_options<T: DeserializeOwned>(options: JsValue) -> Result<(T, Env), String> {
+    let env: Env = get(&options, "env").unchecked_into();
+    let view = Object::new();
+    for key in [
+        "grantType",
+        "clientId",
+        "userId",
+        "grantId",
+        "scope",
+        "requestedScope",
+        "resource",
+        "props",
+    ] {
+        let value = get(&options, key);
+        if !value.is_undefined() {
+            let _ = Reflect::set(&view, &key.into(), &value);
+        }
+    }
+    Ok((from_js(view.into(), "the token exchange options")?, env))
+}
+
+/// The error the provider's `onError` reports, without headers.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ProviderError {
+    pub code: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub status: u16,
+    #[serde(default)]
+    pub internal: Option<ProviderErrorInternal>,
+}
+
+/// `onError`'s `internal` reason (never on the wire).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ProviderErrorInternal {
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Reads the object `onError` receives (the `detail` and `headers` are left out: they may hold
+/// a caught error whose text is not ours to log).
+pub fn provider_error(error: JsValue) -> Result<ProviderError, String> {
+    let view = Object::new();
+    for key in ["code", "description", "status"] {
+        let _ = Reflect::set(&view, &key.into(), &get(&error, key));
+    }
+    let internal = get(&error, "internal");
+    if internal.is_object() {
+        let inner = Object::new();
+        let _ = Reflect::set(&inner, &"category".into(), &get(&internal, "category"));
+        let _ = Reflect::set(&inner, &"reason".into(), &get(&internal, "reason"));
+        let _ = Reflect::set(&view, &"internal".into(), &inner);
+    }
+    from_js(view.into(), "the provider error")
+}
+
+/// Reads the plain-data props of a grant from `ctx.props`.
+pub fn props<T: DeserializeOwned>(ctx: &Context) -> Result<T, String> {
+    ctx.props::<T>()
+        .map_err(|e| format!("reading ctx.props: {e}"))
+}
+
+/// `n` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    get_random_values(&mut buf);
+    buf
+}
+
+/// SHA-256 through WebCrypto.
+pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, String> {
+    let promise = subtle_digest("SHA-256", data).map_err(|e| describe_js_error(&e))?;
+    let digest = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
+}
+
+/// Verifies a JWS signature (RFC 7515) with a public JWK through WebCrypto. Supports `RS256`
+/// (RSASSA-PKCS1-v1_5 with SHA-256, Auth0's default) and `ES256` (ECDSA P-256, raw `r||s`).
+pub async fn verify_signature(
+    alg: &str,
+    jwk: &serde_json::Value,
+    signing_input: &[u8],
+    signature: &[u8],
+) -> Result<bool, String> {
+    // Only the public members go to importKey: `alg`, `use` or `key_ops` published by the
+    // provider must not make an otherwise valid key unusable.
+    let (import_alg, verify_alg, public) = match alg {
+        "RS256" => (
+            serde_json::json!({"name": "RSASSA-PKCS1-v1_5", "hash": "SHA-256"}),
+            serde_json::json!({"name": "RSASSA-PKCS1-v1_5"}),
+            serde_json::json!({"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}),
+        ),
+        "ES256" => (
+            serde_json::json!({"name": "ECDSA", "namedCurve": "P-256"}),
+            serde_json::json!({"name": "ECDSA", "hash": "SHA-256"}),
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}),
+        ),
+        other => return Err(format!("unsupported signing algorithm {other}")),
+    };
+    let usages = Array::of1(&"verify".into());
+    let promise = subtle_import_key(
+        "jwk",
+        &to_js(&public)?,
+        &to_js(&import_alg)?,
+        false,
+        &usages,
+    )
+    .map_err(|e| describe_js_error(&e))?;
+    let key = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("importing the signing key: {}", describe_js_error(&e)))?;
+    let promise = subtle_verify(&to_js(&verify_alg)?, &key, signature, signing_input)
+        .map_err(|e| describe_js_error(&e))?;
+    let valid = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    Ok(valid.as_bool().unwrap_or(false))
+}
+
+/// Seconds since the Unix epoch, from the runtime clock.
+pub fn now_seconds() -> u64 {
+    (js_sys::Date::now() / 1000.0) as u64
+}
+
+/// Calls `OAuthProvider.fetch(request, env, ctx)` on the provider built in `src/entry.mjs`.
+pub async fn provider_fetch(
+    provider: &JsValue,
+    request: &worker::worker_sys::web_sys::Request,
+    env: &Env,
+    ctx: &JsValue,
+) -> Result<worker::worker_sys::web_sys::Response, String> {
+    let function: Function = get(provider, "fetch")
+        .dyn_into()
+        .map_err(|_| "provider.fetch is not a function".to_owned())?;
+    let result = function
+        .call3(provider, request.as_ref(), env.as_ref(), ctx)
+        .map_err(|e| describe_js_error(&e))?;
+    let response = JsFuture::from(Promise::resolve(&result))
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    response
+        .dyn_into()
+        .map_err(|_| "provider.fetch did not answer a Response".to_owned())
+}
+
+/// `provider.purgeExpiredData(env, { batchSize, cursor })`: one batch of the library's sweep of
+/// expired and orphaned grants and tokens (the Cron Trigger, [`crate::purge`]).
+pub async fn purge_expired_data(
+    provider: &JsValue,
+    env: &Env,
+    batch_size: u32,
+    cursor: Option<&str>,
+) -> Result<crate::purge::PurgeReport, String> {
+    let function: Function = get(provider, "purgeExpiredData")
+        .dyn_into()
+        .map_err(|_| "provider.purgeExpiredData is not a function".to_owned())?;
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"batchSize".into(), &batch_size.into());
+    if let Some(cursor) = cursor {
+        let _ = Reflect::set(&options, &"cursor".into(), &cursor.into());
+    }
+    let result = function
+        .call2(provider, env.as_ref(), &options)
+        .map_err(|e| describe_js_error(&e))?;
+    let report = JsFuture::from(Promise::resolve(&result))
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    from_js(report, "the purgeExpiredData report")
+}

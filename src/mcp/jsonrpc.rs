@@ -1,0 +1,337 @@
+//! JSON-RPC 2.0 envelopes as MCP uses them (MCP 2025-11-25 basic §Messages; JSON-RPC 2.0 §4–§6).
+//!
+//! The envelope is parsed first, into [`Incoming`] messages, without looking at any method's
+//! params; each method then parses its own typed params (see `dispatch`). A body that is not JSON
+//! is a parse error; JSON that is not a request, notification or response is an invalid request.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A JSON-RPC error code (JSON-RPC 2.0 §5.1, MCP 2026-07-28 basic §Error Codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ErrorCode(pub i64);
+
+impl ErrorCode {
+    /// Invalid JSON was received.
+    pub const PARSE_ERROR: Self = Self(-32700);
+    /// The JSON sent is not a valid request object.
+    pub const INVALID_REQUEST: Self = Self(-32600);
+    /// The method does not exist or is not available.
+    pub const METHOD_NOT_FOUND: Self = Self(-32601);
+    /// Invalid method parameters.
+    pub const INVALID_PARAMS: Self = Self(-32602);
+    /// Internal JSON-RPC error.
+    pub const INTERNAL_ERROR: Self = Self(-32603);
+    /// HTTP headers disagree with the body, or a required header is missing
+    /// (MCP 2026-07-28 basic/transports §Server Validation).
+    pub const HEADER_MISMATCH: Self = Self(-32020);
+    /// The requested protocol version is not supported (MCP 2026-07-28 basic/versioning).
+    pub const UNSUPPORTED_PROTOCOL_VERSION: Self = Self(-32022);
+}
+
+/// A request id: a string or a number, never `null` (MCP basic §Requests).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct RequestId(Value);
+
+impl RequestId {
+    /// Accepts a string or a number; anything else is not a valid MCP request id.
+    pub fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(_) | Value::Number(_) => Some(Self(value.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON-RPC error object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RpcError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// A short description.
+    pub message: String,
+    /// Details, such as the supported versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// An error with a code and a message, no data.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Adds `data` to the error.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// A request from the client (has an id, expects a response).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// The id the response must carry.
+    pub id: RequestId,
+    /// The method name.
+    pub method: String,
+    /// `params`, always an object in MCP; `None` when absent.
+    pub params: Option<Map<String, Value>>,
+}
+
+/// A notification from the client (no id, no response).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    /// The method name.
+    pub method: String,
+    /// `params`, when present.
+    pub params: Option<Map<String, Value>>,
+}
+
+/// One message of a POST body, or why it is not one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Incoming {
+    /// A request: answered with a response.
+    Request(Request),
+    /// A notification: never answered.
+    Notification(Notification),
+    /// A response or error from the client to a server request. This server sends no requests,
+    /// so these are accepted and dropped (MCP basic/transports: answered with 202).
+    Response,
+    /// Not a valid message: answered with this error, under this id when one could be read
+    /// (JSON-RPC 2.0 §5: `id` is null when it cannot be determined).
+    Invalid(Option<RequestId>, RpcError),
+}
+
+impl Incoming {
+    /// Whether this message expects a JSON-RPC response.
+    pub fn expects_response(&self) -> bool {
+        matches!(self, Incoming::Request(_) | Incoming::Invalid(..))
+    }
+}
+
+/// A parsed POST body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// One message.
+    Single(Incoming),
+    /// A JSON-RPC batch (JSON-RPC 2.0 §6); only MCP 2025-03-26 allows it.
+    Batch(Vec<Incoming>),
+}
+
+/// Parses a body: `Err` is the parse error (-32700) or the empty-batch error (-32600) that
+/// answers the whole body.
+pub fn parse_body(bytes: &[u8]) -> Result<Body, RpcError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|_| {
+        RpcError::new(
+            ErrorCode::PARSE_ERROR,
+            "Parse error: the body is not valid JSON",
+        )
+    })?;
+    match value {
+        // JSON-RPC 2.0 §6: an empty array is an invalid request, answered with one error.
+        Value::Array(items) if items.is_empty() => Err(RpcError::new(
+            ErrorCode::INVALID_REQUEST,
+            "Invalid Request: empty batch",
+        )),
+        Value::Array(items) => Ok(Body::Batch(items.iter().map(parse_message).collect())),
+        other => Ok(Body::Single(parse_message(&other))),
+    }
+}
+
+/// Parses one message of a body (JSON-RPC 2.0 §4).
+pub fn parse_message(value: &Value) -> Incoming {
+    let Value::Object(object) = value else {
+        return Incoming::Invalid(None, invalid("a message must be a JSON object"));
+    };
+    let id_value = object.get("id");
+    // The id is echoed in the error when it can be read, even if the rest is broken.
+    let id = id_value.and_then(RequestId::from_value);
+    if object.get("jsonrpc") != Some(&Value::String("2.0".into())) {
+        return Incoming::Invalid(id, invalid("\"jsonrpc\" must be \"2.0\""));
+    }
+    if let Some(method) = object.get("method") {
+        let Value::String(method) = method else {
+            return Incoming::Invalid(id, invalid("\"method\" must be a string"));
+        };
+        let params = match object.get("params") {
+            None => None,
+            Some(Value::Object(params)) => Some(params.clone()),
+            // MCP params are always objects (MCP basic §Requests); JSON-RPC allows arrays, which
+            // makes an array a valid envelope with invalid params, anything else an invalid request.
+            Some(Value::Array(_)) => {
+                return match id {
+                    Some(id) => Incoming::Invalid(
+                        Some(id),
+                        RpcError::new(
+                            ErrorCode::INVALID_PARAMS,
+                            "Invalid params: \"params\" must be an object",
+                        ),
+                    ),
+                    None => Incoming::Notification(Notification {
+                        method: method.clone(),
+                        params: None,
+                    }),
+                };
+            }
+            Some(_) => return Incoming::Invalid(id, invalid("\"params\" must be an object")),
+        };
+        return match id_value {
+            None => Incoming::Notification(Notification {
+                method: method.clone(),
+                params,
+            }),
+            Some(_) => match id {
+                Some(id) => Incoming::Request(Request {
+                    id,
+                    method: method.clone(),
+                    params,
+                }),
+                // MCP basic §Requests: the id MUST be a string or an integer, and not null.
+                None => Incoming::Invalid(None, invalid("\"id\" must be a string or a number")),
+            },
+        };
+    }
+    if id.is_some() && (object.contains_key("result") || object.contains_key("error")) {
+        return Incoming::Response;
+    }
+    Incoming::Invalid(
+        id,
+        invalid("a message needs a \"method\", or a \"result\" or \"error\""),
+    )
+}
+
+fn invalid(detail: &str) -> RpcError {
+    RpcError::new(
+        ErrorCode::INVALID_REQUEST,
+        format!("Invalid Request: {detail}"),
+    )
+}
+
+/// A success response.
+pub fn result_response(id: &RequestId, result: Value) -> Value {
+    serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result })
+}
+
+/// An error response; `id` is `null` when it could not be read (JSON-RPC 2.0 §5).
+pub fn error_response(id: Option<&RequestId>, error: &RpcError) -> Value {
+    serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn single(text: &str) -> Incoming {
+        match parse_body(text.as_bytes()) {
+            Ok(Body::Single(message)) => message,
+            other => panic!("expected one message, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn non_json_is_a_parse_error() {
+        assert_eq!(
+            parse_body(b"{not json").unwrap_err().code,
+            ErrorCode::PARSE_ERROR
+        );
+    }
+
+    #[test]
+    fn empty_batch_is_an_invalid_request() {
+        assert_eq!(
+            parse_body(b"[]").unwrap_err().code,
+            ErrorCode::INVALID_REQUEST
+        );
+    }
+
+    #[test]
+    fn request_notification_and_response_are_told_apart() {
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            Incoming::Request(Request { ref method, .. }) if method == "ping"
+        ));
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            Incoming::Notification(_)
+        ));
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#),
+            Incoming::Response
+        );
+    }
+
+    #[test]
+    fn wrong_version_keeps_the_id_in_the_error() {
+        let Incoming::Invalid(id, error) = single(r#"{"jsonrpc":"1.0","id":7,"method":"ping"}"#)
+        else {
+            panic!("expected invalid");
+        };
+        assert_eq!(id, RequestId::from_value(&json!(7)));
+        assert_eq!(error.code, ErrorCode::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn null_id_and_non_string_method_are_invalid_requests() {
+        for text in [
+            r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":5}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"42"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}"#,
+        ] {
+            assert!(
+                matches!(
+                    single(text),
+                    Incoming::Invalid(
+                        _,
+                        RpcError {
+                            code: ErrorCode::INVALID_REQUEST,
+                            ..
+                        }
+                    )
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn array_params_are_invalid_params() {
+        assert!(matches!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[1]}"#),
+            Incoming::Invalid(
+                Some(_),
+                RpcError {
+                    code: ErrorCode::INVALID_PARAMS,
+                    ..
+                }
+            )
+        ));
+    }
+
+    #[test]
+    fn batch_keeps_each_message() {
+        let Ok(Body::Batch(items)) = parse_body(
+            br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},1,{"jsonrpc":"2.0","method":"x"}]"#,
+        ) else {
+            panic!("expected a batch");
+        };
+        assert_eq!(items.len(), 3);
+        assert!(matches!(items[1], Incoming::Invalid(None, _)));
+    }
+
+    #[test]
+    fn error_response_without_id_has_null_id() {
+        let body = error_response(None, &RpcError::new(ErrorCode::PARSE_ERROR, "x"));
+        assert_eq!(body["id"], Value::Null);
+        assert_eq!(body["error"]["code"], json!(-32700));
+    }
+}

@@ -1,0 +1,204 @@
+//! The MCP side of the worker: what a client reaches with a valid access token.
+//!
+//! `OAuthProvider` validates the bearer token for `/mcp` and `/sse…` and the API handler calls
+//! [`serve`] with the verified [`Caller`]. From there:
+//!
+//! - [`jsonrpc`] parses the envelope, [`version`] knows the protocol revisions, [`rules`] decides
+//!   the HTTP-level questions (version headers, origin, statuses, challenges) — all pure;
+//! - [`dispatch`] answers one message (`initialize`, `tools/list`, `tools/call`, …) with the
+//!   tools of `crate::tools`, which reach the ToDos API through `crate::todos_client`;
+//! - [`streamable`] is the Streamable HTTP transport on `/mcp`, [`sse`] the 2024-11-05 HTTP+SSE
+//!   transport on `/sse`, whose open streams live in the [`session`] Durable Object.
+
+pub mod dispatch;
+pub mod jsonrpc;
+pub mod rules;
+pub mod session;
+pub mod sse;
+pub mod streamable;
+pub mod version;
+
+use std::cell::Cell;
+
+use serde_json::{Value, json};
+use worker::{Env, Headers, Request, Response};
+
+use crate::grant::Caller;
+use crate::log;
+use jsonrpc::{ErrorCode, RpcError, error_response};
+
+/// The Streamable HTTP endpoint.
+pub const MCP_PATH: &str = "/mcp";
+/// The HTTP+SSE stream endpoint.
+pub const SSE_PATH: &str = "/sse";
+/// Where HTTP+SSE clients POST their messages (the `endpoint` event names it).
+pub const SSE_MESSAGE_PATH: &str = "/sse/message";
+
+/// Variable names this module reads.
+pub mod vars {
+    /// Origins (comma separated) allowed to call the MCP endpoints from a browser; `*` allows any.
+    pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+    /// The largest POST body accepted, in bytes.
+    pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+    /// The public origin of this worker (the protected resource).
+    pub const PUBLIC_URL: &str = "PUBLIC_URL";
+    /// Seconds without a POST after which an SSE session ends (default 1800).
+    pub const SSE_IDLE_TIMEOUT_SECONDS: &str = "SSE_IDLE_TIMEOUT_SECONDS";
+    /// Seconds between SSE keep-alive comments (default 20).
+    pub const SSE_KEEPALIVE_SECONDS: &str = "SSE_KEEPALIVE_SECONDS";
+}
+
+/// Default `MAX_BODY_BYTES`: 1 MiB, far above any message these tools take.
+const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
+/// Default `PUBLIC_URL`: `wrangler dev` on its port.
+const DEFAULT_PUBLIC_URL: &str = "http://localhost:8788";
+
+/// The settings of the MCP endpoints, read from the environment on each request.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `ALLOWED_ORIGINS`, parsed.
+    pub allowed_origins: Vec<String>,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// Without a trailing slash.
+    pub public_url: String,
+}
+
+impl Settings {
+    /// Reads the settings; unset or malformed values fall back to their defaults.
+    pub fn from_env(env: &Env) -> Self {
+        let var = |name: &str| env.var(name).map(|value| value.to_string()).ok();
+        Self {
+            allowed_origins: rules::parse_origins(&var(vars::ALLOWED_ORIGINS).unwrap_or_default()),
+            max_body_bytes: var(vars::MAX_BODY_BYTES)
+                .and_then(|raw| raw.trim().parse().ok())
+                .filter(|bytes| *bytes > 0)
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            public_url: var(vars::PUBLIC_URL)
+                .map(|url| url.trim().trim_end_matches('/').to_string())
+                .filter(|url| !url.is_empty())
+                .unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_string()),
+        }
+    }
+
+    /// The protected-resource metadata URL named in challenges (RFC 9728 §5.1).
+    pub fn resource_metadata_url(&self) -> String {
+        format!("{}/.well-known/oauth-protected-resource", self.public_url)
+    }
+}
+
+/// Serves one authenticated request to `/mcp`, `/sse` or `/sse/message`.
+pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Response> {
+    log_tools_registered_once();
+    let settings = Settings::from_env(env);
+    let origin = req.headers().get("Origin")?;
+    // MCP 2025-06-18 basic/transports §Security Warning: validate Origin (DNS rebinding); an
+    // invalid one is a 403 whose body MAY be a JSON-RPC error without id.
+    if !rules::origin_allowed(
+        origin.as_deref(),
+        &settings.allowed_origins,
+        &settings.public_url,
+    ) {
+        log::debug(
+            "mcp.origin_refused",
+            json!({ "origin": origin, "path": req.path() }),
+        );
+        let error = RpcError::new(
+            ErrorCode::INVALID_REQUEST,
+            "Forbidden: this Origin may not use the MCP endpoint",
+        );
+        return json_response(403, &error_response(None, &error));
+    }
+    match req.path().as_str() {
+        MCP_PATH => streamable::handle(req, env, &caller, &settings).await,
+        SSE_PATH => sse::open(req, env, &caller).await,
+        SSE_MESSAGE_PATH => sse::post(req, env, &caller, &settings).await,
+        _ => Ok(Response::empty()?.with_status(404)),
+    }
+}
+
+thread_local! {
+    static TOOLS_LOGGED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Logs the registered tools once per isolate.
+fn log_tools_registered_once() {
+    if TOOLS_LOGGED.with(|logged| logged.replace(true)) {
+        return;
+    }
+    let tools: Vec<Value> = crate::tools::all()
+        .iter()
+        .map(|tool| json!({ "name": tool.name(), "scope": tool.required_scope() }))
+        .collect();
+    log::debug("mcp.tools_registered", json!({ "tools": tools }));
+}
+
+/// Headers every MCP response carries. Browser clients must read `WWW-Authenticate` (discovery,
+/// step-up) and, on servers with sessions, `Mcp-Session-Id`; `OAuthProvider` adds the rest of CORS.
+pub fn base_headers(content_type: Option<&str>) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    if let Some(content_type) = content_type {
+        headers.set("Content-Type", content_type)?;
+    }
+    headers.set("Cache-Control", "no-store")?;
+    headers.set(
+        "Access-Control-Expose-Headers",
+        "Mcp-Session-Id, WWW-Authenticate",
+    )?;
+    Ok(headers)
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
+    Ok(Response::ok(body.to_string())?
+        .with_headers(base_headers(Some("application/json"))?)
+        .with_status(status))
+}
+
+/// An empty response with `status` (202 for accepted notifications, 405, 413, …).
+pub fn empty_response(status: u16) -> worker::Result<Response> {
+    Ok(Response::empty()?
+        .with_headers(base_headers(None)?)
+        .with_status(status))
+}
+
+/// Reads a POST body, refusing one over `max` bytes with 413 (by `Content-Length` first, then by
+/// what arrived).
+pub async fn read_body(req: &mut Request, max: usize) -> worker::Result<Result<Vec<u8>, Response>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|length| length.trim().parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Ok(Err(too_large(max)?));
+    }
+    let bytes = req.bytes().await?;
+    if bytes.len() > max {
+        return Ok(Err(too_large(max)?));
+    }
+    Ok(Ok(bytes))
+}
+
+fn too_large(max: usize) -> worker::Result<Response> {
+    let error = RpcError::new(
+        ErrorCode::INVALID_REQUEST,
+        format!("Request body larger than {max} bytes"),
+    );
+    json_response(413, &error_response(None, &error))
+}
+
+/// Answers an HTTP-level failure with its RFC 6750 challenge.
+pub fn failure_response(
+    failure: &dispatch::HttpFailure,
+    settings: &Settings,
+) -> worker::Result<Response> {
+    let (status, challenge, body) = rules::challenge(failure, &settings.resource_metadata_url());
+    let response = json_response(status, &body)?;
+    response.headers().set("WWW-Authenticate", &challenge)?;
+    Ok(response)
+}
+
+/// Milliseconds since the epoch, from the JS clock.
+pub fn now_ms() -> f64 {
+    worker::Date::now().as_millis() as f64
+}

@@ -1,0 +1,452 @@
+//! Transport rules for HTTP, kept pure: which protocol version a POST speaks, which headers it
+//! must carry, whether its `Origin` is allowed, which HTTP status a reply gets, and the RFC 6750
+//! challenges. The worker glue (`streamable`, `sse`) only moves bytes and headers.
+
+use base64ct::{Base64, Encoding};
+use serde_json::{Value, json};
+
+use super::dispatch::{HttpFailure, META_PROTOCOL_VERSION, Reply};
+use super::jsonrpc::{ErrorCode, Incoming, RequestId, RpcError, error_response};
+use super::version::ProtocolVersion;
+
+/// The MCP headers of a POST, as sent (names are case-insensitive, values are not).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct McpHeaders {
+    /// `MCP-Protocol-Version`.
+    pub protocol_version: Option<String>,
+    /// `Mcp-Method` (MCP 2026-07-28 basic/transports §Standard Request Headers).
+    pub method: Option<String>,
+    /// `Mcp-Name`, possibly `=?base64?…?=` encoded.
+    pub name: Option<String>,
+}
+
+/// A POST refused before dispatch: an HTTP status and a JSON-RPC error body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON-RPC error response.
+    pub body: Value,
+}
+
+impl Rejection {
+    fn new(status: u16, id: Option<&RequestId>, error: RpcError) -> Self {
+        Self {
+            status,
+            body: error_response(id, &error),
+        }
+    }
+}
+
+/// `400` + `UnsupportedProtocolVersion` listing what is supported (MCP 2026-07-28
+/// basic/versioning §Protocol Version Negotiation; earlier revisions ask only for the 400).
+pub fn unsupported_version(id: Option<&RequestId>, requested: &str) -> Rejection {
+    let error = RpcError::new(
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+        format!("Unsupported protocol version: {requested}"),
+    )
+    .with_data(
+        json!({ "supported": ProtocolVersion::supported_strings(), "requested": requested }),
+    );
+    Rejection::new(400, id, error)
+}
+
+fn header_mismatch(id: Option<&RequestId>, detail: String) -> Rejection {
+    Rejection::new(
+        400,
+        id,
+        RpcError::new(
+            ErrorCode::HEADER_MISMATCH,
+            format!("Header mismatch: {detail}"),
+        ),
+    )
+}
+
+/// The version one (non-batch) message on the Streamable HTTP endpoint speaks.
+///
+/// - A request whose `_meta` names a version is a 2026-07-28-style request: `MCP-Protocol-Version`
+///   must equal it, `Mcp-Method` must equal the method and, for `tools/call`, `Mcp-Name` the tool
+///   (MCP 2026-07-28 basic/transports §Server Validation).
+/// - `initialize` negotiates its version in its params; the header is not consulted.
+/// - Otherwise the header decides (400 when unsupported), and its absence means 2025-03-26
+///   (MCP 2025-06-18 basic/transports §Protocol Version Header). A header of 2026-07-28 without
+///   `_meta` is accepted as 2026-07-28: a client that negotiated it through `initialize` sends that.
+pub fn message_version(
+    headers: &McpHeaders,
+    message: &Incoming,
+) -> Result<ProtocolVersion, Rejection> {
+    let (id, method, params) = match message {
+        Incoming::Request(request) => (
+            Some(&request.id),
+            request.method.as_str(),
+            request.params.as_ref(),
+        ),
+        Incoming::Notification(notification) => (
+            None,
+            notification.method.as_str(),
+            notification.params.as_ref(),
+        ),
+        _ => return header_version(headers, None),
+    };
+    let meta_version = params
+        .and_then(|params| params.get("_meta"))
+        .and_then(|meta| meta.get(META_PROTOCOL_VERSION))
+        .and_then(Value::as_str);
+    if let Some(meta_version) = meta_version {
+        match headers.protocol_version.as_deref() {
+            Some(header) if header == meta_version => {}
+            Some(header) => {
+                return Err(header_mismatch(
+                    id,
+                    format!(
+                        "MCP-Protocol-Version header `{header}` does not match `_meta` `{meta_version}`"
+                    ),
+                ));
+            }
+            None => {
+                return Err(header_mismatch(
+                    id,
+                    "the MCP-Protocol-Version header is missing".into(),
+                ));
+            }
+        }
+        let Some(version) = ProtocolVersion::parse(meta_version) else {
+            return Err(unsupported_version(id, meta_version));
+        };
+        if version.is_modern() {
+            check_standard_headers(headers, id, method, params)?;
+        }
+        return Ok(version);
+    }
+    if method == "initialize" {
+        return Ok(ProtocolVersion::HTTP_DEFAULT);
+    }
+    header_version(headers, id)
+}
+
+/// The version a request speaks by its `MCP-Protocol-Version` header alone.
+pub fn header_version(
+    headers: &McpHeaders,
+    id: Option<&RequestId>,
+) -> Result<ProtocolVersion, Rejection> {
+    match headers.protocol_version.as_deref().map(str::trim) {
+        None => Ok(ProtocolVersion::HTTP_DEFAULT),
+        Some(text) => ProtocolVersion::parse(text).ok_or_else(|| unsupported_version(id, text)),
+    }
+}
+
+/// The version a batch speaks, or why batches are refused: only 2025-03-26 had them
+/// (MCP 2025-06-18 changelog §1).
+pub fn batch_version(headers: &McpHeaders) -> Result<ProtocolVersion, Rejection> {
+    let version = header_version(headers, None)?;
+    if version.allows_batches() {
+        Ok(version)
+    } else {
+        Err(Rejection::new(
+            400,
+            None,
+            RpcError::new(
+                ErrorCode::INVALID_REQUEST,
+                format!("Invalid Request: JSON-RPC batches are not part of MCP {version}"),
+            ),
+        ))
+    }
+}
+
+fn check_standard_headers(
+    headers: &McpHeaders,
+    id: Option<&RequestId>,
+    method: &str,
+    params: Option<&serde_json::Map<String, Value>>,
+) -> Result<(), Rejection> {
+    match headers.method.as_deref() {
+        Some(header) if header == method => {}
+        Some(header) => {
+            return Err(header_mismatch(
+                id,
+                format!("Mcp-Method header `{header}` does not match body `{method}`"),
+            ));
+        }
+        None => {
+            return Err(header_mismatch(
+                id,
+                "the Mcp-Method header is missing".into(),
+            ));
+        }
+    }
+    let name_field = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return Ok(()),
+    };
+    let body_name = params
+        .and_then(|params| params.get(name_field))
+        .and_then(Value::as_str);
+    let header_name = headers.name.as_deref().map(decode_header_value);
+    match (header_name, body_name) {
+        (Some(Some(header)), Some(body)) if header == body => Ok(()),
+        (None, _) => Err(header_mismatch(id, "the Mcp-Name header is missing".into())),
+        (Some(None), _) => Err(header_mismatch(
+            id,
+            "the Mcp-Name header is not valid".into(),
+        )),
+        (Some(Some(header)), body) => Err(header_mismatch(
+            id,
+            format!(
+                "Mcp-Name header `{header}` does not match body `{}`",
+                body.unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Decodes a header value that may use the `=?base64?…?=` sentinel (MCP 2026-07-28
+/// basic/transports §Value Encoding); `None` when the encoding is broken.
+pub fn decode_header_value(value: &str) -> Option<String> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+    {
+        Some(encoded) => String::from_utf8(Base64::decode_vec(encoded).ok()?).ok(),
+        None => Some(value.to_string()),
+    }
+}
+
+/// Whether a request's `Origin` may reach the MCP endpoints (MCP 2025-06-18 basic/transports
+/// §Security Warning: validate `Origin` against DNS rebinding). No `Origin` (native clients) is
+/// fine; the server's own origin is always allowed; `*` in the list allows any.
+pub fn origin_allowed(origin: Option<&str>, allowed: &[String], public_url: &str) -> bool {
+    let Some(origin) = origin else { return true };
+    let origin = origin.trim_end_matches('/');
+    origin == public_url.trim_end_matches('/')
+        || allowed
+            .iter()
+            .any(|entry| entry == "*" || entry.trim_end_matches('/') == origin)
+}
+
+/// Parses `ALLOWED_ORIGINS`: comma or space separated origins.
+pub fn parse_origins(raw: &str) -> Vec<String> {
+    raw.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The HTTP status of a JSON-RPC reply to one message on the Streamable HTTP endpoint: 400 for
+/// a message that could not be parsed or is not a valid request, 404 for an unknown method in
+/// 2026-07-28 (MCP 2026-07-28 basic/transports §Protocol Version Header), else 200.
+pub fn status_for(reply: &Reply, version: ProtocolVersion) -> u16 {
+    match reply.error_code() {
+        Some(-32700) | Some(-32600) => 400,
+        Some(-32601) if version.is_modern() => 404,
+        _ => 200,
+    }
+}
+
+/// The `WWW-Authenticate` value and status for an HTTP-level failure (RFC 6750 §3; MCP
+/// 2025-11-25 basic/authorization §Runtime Insufficient Scope Errors).
+pub fn challenge(failure: &HttpFailure, resource_metadata: &str) -> (u16, String, Value) {
+    match failure {
+        HttpFailure::InsufficientScope {
+            needed,
+            challenge_scope,
+        } => (
+            403,
+            format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{challenge_scope}\", resource_metadata=\"{resource_metadata}\", error_description=\"This tool needs the {needed} scope\""
+            ),
+            json!({ "error": "insufficient_scope", "error_description": format!("This tool needs the {needed} scope"), "scope": challenge_scope }),
+        ),
+        HttpFailure::UpstreamTokenRejected => (
+            401,
+            format!(
+                "Bearer error=\"invalid_token\", resource_metadata=\"{resource_metadata}\", error_description=\"The ToDos API rejected the user's upstream token; refresh the access token\""
+            ),
+            json!({ "error": "invalid_token", "error_description": "The ToDos API rejected the user's upstream token; refresh the access token" }),
+        ),
+    }
+}
+
+/// Whether the client accepts only an SSE stream (then the JSON reply is sent as one SSE
+/// event); clients must list both types (MCP 2025-06-18 basic/transports §Sending Messages), but
+/// being lenient costs nothing: a missing or JSON-accepting `Accept` gets `application/json`.
+pub fn wants_event_stream_only(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else { return false };
+    let types: Vec<String> = accept
+        .split(',')
+        .map(|part| {
+            part.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    types.iter().any(|t| t == "text/event-stream")
+        && !types
+            .iter()
+            .any(|t| t == "application/json" || t == "application/*" || t == "*/*")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mcp::jsonrpc::parse_message;
+    use ProtocolVersion as V;
+
+    fn headers(version: Option<&str>, method: Option<&str>, name: Option<&str>) -> McpHeaders {
+        McpHeaders {
+            protocol_version: version.map(String::from),
+            method: method.map(String::from),
+            name: name.map(String::from),
+        }
+    }
+
+    fn message(value: Value) -> Incoming {
+        parse_message(&value)
+    }
+
+    #[test]
+    fn absent_header_means_2025_03_26_and_unsupported_is_400() {
+        let ping = message(json!({"jsonrpc":"2.0","id":1,"method":"ping"}));
+        assert_eq!(
+            message_version(&headers(None, None, None), &ping),
+            Ok(V::V2025_03_26)
+        );
+        assert_eq!(
+            message_version(&headers(Some("2025-06-18"), None, None), &ping),
+            Ok(V::V2025_06_18)
+        );
+        let rejection =
+            message_version(&headers(Some("2030-01-01"), None, None), &ping).unwrap_err();
+        assert_eq!(rejection.status, 400);
+        assert_eq!(rejection.body["error"]["code"], -32022);
+        assert_eq!(rejection.body["error"]["data"]["requested"], "2030-01-01");
+    }
+
+    #[test]
+    fn initialize_ignores_the_header() {
+        let init = message(
+            json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}),
+        );
+        assert!(message_version(&headers(Some("bogus"), None, None), &init).is_ok());
+    }
+
+    #[test]
+    fn modern_requests_must_mirror_version_method_and_name_in_headers() {
+        let call = message(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","_meta":{META_PROTOCOL_VERSION:"2026-07-28"}}}),
+        );
+        let ok = headers(Some("2026-07-28"), Some("tools/call"), Some("whoami"));
+        assert_eq!(message_version(&ok, &call), Ok(V::V2026_07_28));
+        let encoded = headers(
+            Some("2026-07-28"),
+            Some("tools/call"),
+            Some("=?base64?d2hvYW1p?="),
+        );
+        assert_eq!(message_version(&encoded, &call), Ok(V::V2026_07_28));
+        for bad in [
+            headers(None, Some("tools/call"), Some("whoami")),
+            headers(Some("2025-11-25"), Some("tools/call"), Some("whoami")),
+            headers(Some("2026-07-28"), None, Some("whoami")),
+            headers(Some("2026-07-28"), Some("tools/list"), Some("whoami")),
+            headers(Some("2026-07-28"), Some("tools/call"), None),
+            headers(Some("2026-07-28"), Some("tools/call"), Some("list-todos")),
+        ] {
+            let rejection = message_version(&bad, &call).unwrap_err();
+            assert_eq!(
+                (rejection.status, rejection.body["error"]["code"].as_i64()),
+                (400, Some(-32020)),
+                "{bad:?}"
+            );
+        }
+        let future = message(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{META_PROTOCOL_VERSION:"2099-01-01"}}}),
+        );
+        let rejection = message_version(
+            &headers(Some("2099-01-01"), Some("tools/list"), None),
+            &future,
+        )
+        .unwrap_err();
+        assert_eq!(rejection.body["error"]["code"], -32022);
+    }
+
+    #[test]
+    fn batches_only_for_2025_03_26() {
+        assert_eq!(
+            batch_version(&headers(None, None, None)),
+            Ok(V::V2025_03_26)
+        );
+        assert_eq!(
+            batch_version(&headers(Some("2025-06-18"), None, None))
+                .unwrap_err()
+                .body["error"]["code"],
+            -32600
+        );
+    }
+
+    #[test]
+    fn origins() {
+        let allowed = parse_origins("http://localhost:6274, http://127.0.0.1:6274");
+        assert!(origin_allowed(None, &allowed, "http://localhost:8788"));
+        assert!(origin_allowed(
+            Some("http://localhost:6274"),
+            &allowed,
+            "http://localhost:8788"
+        ));
+        assert!(origin_allowed(
+            Some("http://localhost:8788"),
+            &allowed,
+            "http://localhost:8788/"
+        ));
+        assert!(!origin_allowed(
+            Some("https://evil.example"),
+            &allowed,
+            "http://localhost:8788"
+        ));
+        assert!(origin_allowed(
+            Some("https://any.example"),
+            &parse_origins("*"),
+            "http://localhost:8788"
+        ));
+        assert!(!origin_allowed(Some("null"), &[], "http://localhost:8788"));
+    }
+
+    #[test]
+    fn challenges_follow_rfc_6750() {
+        let (status, header, _) = challenge(
+            &HttpFailure::InsufficientScope {
+                needed: "read:billing",
+                challenge_scope: "read:todos read:billing".into(),
+            },
+            "http://localhost:8788/.well-known/oauth-protected-resource",
+        );
+        assert_eq!(status, 403);
+        assert!(header.starts_with("Bearer error=\"insufficient_scope\", scope=\"read:todos read:billing\", resource_metadata=\"http://localhost:8788/.well-known/oauth-protected-resource\""));
+        let (status, header, _) = challenge(&HttpFailure::UpstreamTokenRejected, "x");
+        assert_eq!(status, 401);
+        assert!(header.contains("error=\"invalid_token\""));
+    }
+
+    #[test]
+    fn accept_handling_is_lenient() {
+        assert!(!wants_event_stream_only(None));
+        assert!(!wants_event_stream_only(Some(
+            "application/json, text/event-stream"
+        )));
+        assert!(wants_event_stream_only(Some("text/event-stream")));
+        assert!(!wants_event_stream_only(Some("*/*")));
+    }
+
+    #[test]
+    fn statuses() {
+        let error = |code: i64| {
+            Reply::Message(json!({"jsonrpc":"2.0","id":1,"error":{"code":code,"message":"x"}}))
+        };
+        assert_eq!(status_for(&error(-32700), V::V2025_06_18), 400);
+        assert_eq!(status_for(&error(-32601), V::V2025_06_18), 200);
+        assert_eq!(status_for(&error(-32601), V::V2026_07_28), 404);
+        assert_eq!(status_for(&error(-32602), V::V2026_07_28), 200);
+    }
+}

@@ -1,0 +1,276 @@
+//! The Durable Object behind one HTTP+SSE session (MCP 2024-11-05 basic/transports §HTTP with SSE).
+//!
+//! `GET /sse` lands in the API worker, which picks a random session id and asks the object of that
+//! name to `open`: the object answers with the event stream and keeps its sending end, so POSTs
+//! that land on any isolate anywhere meet the stream here. The object records the grant that
+//! opened it (user id and client id); the API worker runs each POSTed message with the posting
+//! token's own props and only hands the object the JSON-RPC response to write (`deliver`), after
+//! the object has confirmed the poster owns the session (`check`).
+//!
+//! The stream sends an `endpoint` event first, then `message` events, and a keep-alive comment
+//! whenever it has been quiet for `SSE_KEEPALIVE_SECONDS`. A session with no POST for
+//! `SSE_IDLE_TIMEOUT_SECONDS` is ended by the alarm: the sending end is dropped, the stream ends,
+//! and nothing is left behind (no storage is written). A client that disconnects ends it too.
+//!
+//! Internal protocol (API worker → object; never reachable from outside):
+//!
+//! | request | headers | answer |
+//! |---|---|---|
+//! | `GET /open` | owner, `X-Session-Id`, `X-Endpoint` | the event stream; 409 if already open |
+//! | `POST /check` | owner | 200 `{"protocolVersion"}`, 403 another grant, 404 no session |
+//! | `POST /deliver` (body: one JSON-RPC message) | owner, `X-Negotiated-Version`? | 202, 403, 404 |
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_channel::mpsc::{UnboundedSender, unbounded};
+use futures_util::StreamExt;
+use futures_util::future::{Either, select};
+use serde_json::json;
+use worker::{DurableObject, Env, Headers, Request, Response, State, durable_object};
+
+use super::version::ProtocolVersion;
+use crate::log;
+
+/// The Durable Object binding name.
+pub const BINDING: &str = "MCP_SSE_SESSION";
+/// Owner headers on internal requests.
+pub const HEADER_USER: &str = "X-Owner-User";
+/// Owner headers on internal requests.
+pub const HEADER_CLIENT: &str = "X-Owner-Client";
+/// The session id (for logs).
+pub const HEADER_SESSION: &str = "X-Session-Id";
+/// The POST URL announced in the `endpoint` event.
+pub const HEADER_ENDPOINT: &str = "X-Endpoint";
+/// The version `initialize` negotiated, sent with its response.
+pub const HEADER_NEGOTIATED: &str = "X-Negotiated-Version";
+
+const DEFAULT_IDLE_SECONDS: u64 = 1800;
+const DEFAULT_KEEPALIVE_SECONDS: u64 = 20;
+
+/// One open session.
+struct Live {
+    session_id: String,
+    user_id: String,
+    client_id: String,
+    version: ProtocolVersion,
+    sender: UnboundedSender<String>,
+    last_activity_ms: f64,
+}
+
+/// The SSE session object. All state is in memory: it only matters while the stream is open,
+/// and the open stream keeps the object in memory.
+#[durable_object(alarm)]
+pub struct McpSseSession {
+    state: State,
+    env: Env,
+    live: Rc<RefCell<Option<Live>>>,
+}
+
+impl DurableObject for McpSseSession {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            live: Rc::new(RefCell::new(None)),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        match req.path().as_str() {
+            "/open" => self.open(&req).await,
+            "/check" => self.check(&req),
+            "/deliver" => self.deliver(req).await,
+            _ => Ok(Response::empty()?.with_status(404)),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let idle_ms = self.seconds(super::vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_IDLE_SECONDS)
+            as f64
+            * 1000.0;
+        let now = super::now_ms();
+        let due = self
+            .live
+            .borrow()
+            .as_ref()
+            .map(|live| live.last_activity_ms + idle_ms);
+        match due {
+            Some(due) if due <= now => {
+                // Dropping the sender ends the stream; the object then has nothing left to free.
+                if let Some(live) = self.live.borrow_mut().take() {
+                    log::debug(
+                        "mcp.sse_closed",
+                        json!({ "session": live.session_id, "user": live.user_id, "reason": "idle" }),
+                    );
+                }
+            }
+            Some(due) => {
+                self.state
+                    .storage()
+                    .set_alarm(Duration::from_millis((due - now).max(1000.0) as u64))
+                    .await?
+            }
+            None => {}
+        }
+        Response::empty()
+    }
+}
+
+impl McpSseSession {
+    fn seconds(&self, name: &str, default: u64) -> u64 {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|value| value.to_string().trim().parse().ok())
+            .filter(|seconds| *seconds > 0)
+            .unwrap_or(default)
+    }
+
+    async fn open(&self, req: &Request) -> worker::Result<Response> {
+        if self.live.borrow().is_some() {
+            return Ok(Response::empty()?.with_status(409));
+        }
+        let header = |name: &str| req.headers().get(name).map(Option::unwrap_or_default);
+        let (session_id, endpoint) = (header(HEADER_SESSION)?, header(HEADER_ENDPOINT)?);
+        let (user_id, client_id) = (header(HEADER_USER)?, header(HEADER_CLIENT)?);
+        let (sender, receiver) = unbounded::<String>();
+        *self.live.borrow_mut() = Some(Live {
+            session_id: session_id.clone(),
+            user_id: user_id.clone(),
+            client_id: client_id.clone(),
+            version: ProtocolVersion::V2024_11_05,
+            sender,
+            last_activity_ms: super::now_ms(),
+        });
+        let idle = self.seconds(super::vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_IDLE_SECONDS);
+        self.state
+            .storage()
+            .set_alarm(Duration::from_secs(idle))
+            .await?;
+        log::debug(
+            "mcp.sse_opened",
+            json!({ "session": session_id, "user": user_id, "client_id": client_id }),
+        );
+
+        let keepalive = Duration::from_secs(self.seconds(
+            super::vars::SSE_KEEPALIVE_SECONDS,
+            DEFAULT_KEEPALIVE_SECONDS,
+        ));
+        let guard = CloseOnDrop {
+            live: self.live.clone(),
+            session_id,
+        };
+        // The first event names the POST endpoint (MCP 2024-11-05 basic/transports §HTTP with SSE).
+        let first = format!("event: endpoint\ndata: {endpoint}\n\n");
+        let stream = futures_util::stream::unfold(
+            (Some(first), receiver, guard),
+            move |(first, mut receiver, guard)| async move {
+                if let Some(first) = first {
+                    return Some((
+                        Ok::<Vec<u8>, worker::Error>(first.into_bytes()),
+                        (None, receiver, guard),
+                    ));
+                }
+                let next = receiver.next();
+                let tick = std::pin::pin!(worker::Delay::from(keepalive));
+                let chunk = match select(next, tick).await {
+                    Either::Left((Some(message), _)) => {
+                        format!("event: message\ndata: {message}\n\n")
+                    }
+                    // The sender was dropped (idle alarm): end the stream.
+                    Either::Left((None, _)) => return None,
+                    // An SSE comment keeps proxies and clients from closing a quiet stream.
+                    Either::Right(_) => ": keep-alive\n\n".to_string(),
+                };
+                Some((Ok(chunk.into_bytes()), (None, receiver, guard)))
+            },
+        );
+        let headers = Headers::new();
+        headers.set("Content-Type", "text/event-stream")?;
+        headers.set("Cache-Control", "no-store")?;
+        headers.set("X-Accel-Buffering", "no")?;
+        Ok(Response::from_stream(stream)?.with_headers(headers))
+    }
+
+    /// The session's owner check: 404 when no session is open, 403 for another grant.
+    fn owner_status(&self, req: &Request) -> worker::Result<u16> {
+        let user = req.headers().get(HEADER_USER)?.unwrap_or_default();
+        let client = req.headers().get(HEADER_CLIENT)?.unwrap_or_default();
+        Ok(match self.live.borrow().as_ref() {
+            None => 404,
+            Some(live) if live.user_id == user && live.client_id == client => 200,
+            Some(live) => {
+                log::debug(
+                    "mcp.sse_refused",
+                    json!({ "session": live.session_id, "owner": live.user_id, "poster": user, "client_id": client }),
+                );
+                403
+            }
+        })
+    }
+
+    fn check(&self, req: &Request) -> worker::Result<Response> {
+        let status = self.owner_status(req)?;
+        if status != 200 {
+            return Ok(Response::empty()?.with_status(status));
+        }
+        let mut live = self.live.borrow_mut();
+        let Some(live) = live.as_mut() else {
+            return Ok(Response::empty()?.with_status(404));
+        };
+        live.last_activity_ms = super::now_ms();
+        Response::from_json(&json!({ "protocolVersion": live.version.as_str() }))
+    }
+
+    async fn deliver(&self, mut req: Request) -> worker::Result<Response> {
+        let status = self.owner_status(&req)?;
+        if status != 200 {
+            return Ok(Response::empty()?.with_status(status));
+        }
+        let negotiated = req
+            .headers()
+            .get(HEADER_NEGOTIATED)?
+            .and_then(|v| ProtocolVersion::parse(&v));
+        let message = req.text().await?;
+        let mut slot = self.live.borrow_mut();
+        let Some(live) = slot.as_mut() else {
+            return Ok(Response::empty()?.with_status(404));
+        };
+        if let Some(version) = negotiated {
+            live.version = version;
+        }
+        live.last_activity_ms = super::now_ms();
+        if live.sender.unbounded_send(message).is_err() {
+            // The stream is gone (client disconnected): the session is over.
+            *slot = None;
+            return Ok(Response::empty()?.with_status(404));
+        }
+        Ok(Response::empty()?.with_status(202))
+    }
+}
+
+/// Ends the session when its stream is dropped (the client went away).
+struct CloseOnDrop {
+    live: Rc<RefCell<Option<Live>>>,
+    session_id: String,
+}
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let Ok(mut slot) = self.live.try_borrow_mut() else {
+            return;
+        };
+        if slot
+            .as_ref()
+            .is_some_and(|live| live.session_id == self.session_id)
+            && let Some(live) = slot.take()
+        {
+            log::debug(
+                "mcp.sse_closed",
+                json!({ "session": live.session_id, "user": live.user_id, "reason": "client_disconnected" }),
+            );
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The HTTP+SSE transport of MCP 2024-11-05 (basic/transports §HTTP with SSE), which the MCP
+//! Inspector and older clients speak: `GET /sse` opens the stream, whose first event names the
+//! POST endpoint `/sse/message?sessionId=…`; each POSTed message is answered on the stream.
+//!
+//! The stream lives in a [`McpSseSession`](super::session::McpSseSession) Durable Object. A POST is
+//! run here, in the API worker, with the props of the token that posted it, so a refreshed
+//! upstream token is used at once (unlike sessions that keep the props they opened with,
+//! cloudflare/agents#323); only its JSON-RPC response travels to the object.
+
+use serde_json::json;
+use worker::{Env, Method, Request, RequestInit, Response, Stub};
+
+use super::dispatch::{Dispatcher, Reply};
+use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
+use super::session::{self, BINDING};
+use super::version::ProtocolVersion;
+use super::{
+    SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response, now_ms, read_body,
+};
+use crate::grant::Caller;
+use crate::todos_client::TodosClient;
+
+/// Length of a session id: 128 random bits, hex.
+const SESSION_ID_LEN: usize = 32;
+
+/// `GET /sse`: opens a session owned by the caller's grant and streams it.
+pub async fn open(req: Request, env: &Env, caller: &Caller) -> worker::Result<Response> {
+    if req.method() != Method::Get {
+        let response = empty_response(405)?;
+        response.headers().set("Allow", "GET")?;
+        return Ok(response);
+    }
+    let session_id = new_session_id()?;
+    let stub = stub(env, &session_id)?;
+    let endpoint = format!("{SSE_MESSAGE_PATH}?sessionId={session_id}");
+    let internal = internal_request("/open", Method::Get, caller, None)?;
+    internal
+        .headers()
+        .set(session::HEADER_SESSION, &session_id)?;
+    internal
+        .headers()
+        .set(session::HEADER_ENDPOINT, &endpoint)?;
+    stub.fetch_with_request(internal).await
+}
+
+/// `POST /sse/message?sessionId=…`: runs one message and writes its response on the stream.
+pub async fn post(
+    mut req: Request,
+    env: &Env,
+    caller: &Caller,
+    settings: &Settings,
+) -> worker::Result<Response> {
+    if req.method() != Method::Post {
+        let response = empty_response(405)?;
+        response.headers().set("Allow", "POST")?;
+        return Ok(response);
+    }
+    let url = req.url()?;
+    let session_id = url
+        .query_pairs()
+        .find(|(key, _)| key == "sessionId")
+        .map(|(_, value)| value.into_owned());
+    let Some(session_id) = session_id.filter(|id| is_session_id(id)) else {
+        return plain_error(400, "missing or malformed sessionId");
+    };
+    let stub = stub(env, &session_id)?;
+    // The session must belong to this grant before anything runs (its stream is someone's).
+    let mut checked = stub
+        .fetch_with_request(internal_request("/check", Method::Post, caller, None)?)
+        .await?;
+    let version = match checked.status_code() {
+        200 => {
+            let answer: serde_json::Value = checked.json().await?;
+            answer["protocolVersion"]
+                .as_str()
+                .and_then(ProtocolVersion::parse)
+                .unwrap_or(ProtocolVersion::V2024_11_05)
+        }
+        403 => return plain_error(403, "this session belongs to another grant"),
+        _ => return plain_error(404, "no such session; open a new one with GET /sse"),
+    };
+    let bytes = match read_body(&mut req, settings.max_body_bytes).await? {
+        Ok(bytes) => bytes,
+        Err(response) => return Ok(response),
+    };
+    let message = match jsonrpc::parse_body(&bytes) {
+        Ok(Body::Single(message)) => message,
+        // Batches came with Streamable HTTP (MCP 2025-03-26); this transport predates them.
+        Ok(Body::Batch(_)) => {
+            let error = RpcError::new(
+                ErrorCode::INVALID_REQUEST,
+                "Invalid Request: no JSON-RPC batches on /sse",
+            );
+            return json_response(400, &error_response(None, &error));
+        }
+        Err(error) => return json_response(400, &error_response(None, &error)),
+    };
+    let is_initialize =
+        matches!(&message, Incoming::Request(request) if request.method == "initialize");
+    let todos = TodosClient::from_env(env, &caller.props.upstream.access_token);
+    let dispatcher = Dispatcher {
+        caller,
+        todos: &todos,
+        now_ms,
+    };
+    let reply = dispatcher.handle(message, version).await;
+    let response = match reply {
+        Reply::Nothing => return accepted(),
+        Reply::Http(failure) => return failure_response(&failure, settings),
+        Reply::Message(response) => response,
+    };
+    let negotiated = is_initialize
+        .then(|| {
+            response["result"]["protocolVersion"]
+                .as_str()
+                .map(String::from)
+        })
+        .flatten();
+    let deliver = internal_request("/deliver", Method::Post, caller, Some(response.to_string()))?;
+    if let Some(negotiated) = negotiated {
+        deliver
+            .headers()
+            .set(session::HEADER_NEGOTIATED, &negotiated)?;
+    }
+    match stub.fetch_with_request(deliver).await?.status_code() {
+        202 => accepted(),
+        403 => plain_error(403, "this session belongs to another grant"),
+        _ => plain_error(404, "the session ended; open a new one with GET /sse"),
+    }
+}
+
+/// `202 Accepted`: the answer follows on the stream (MCP 2024-11-05 basic/transports).
+fn accepted() -> worker::Result<Response> {
+    let response = Response::ok("Accepted")?.with_status(202);
+    response
+        .headers()
+        .set("Content-Type", "text/plain; charset=utf-8")?;
+    Ok(response)
+}
+
+fn plain_error(status: u16, message: &str) -> worker::Result<Response> {
+    json_response(status, &json!({ "error": message }))
+}
+
+fn stub(env: &Env, session_id: &str) -> worker::Result<Stub> {
+    env.durable_object(BINDING)?
+        .id_from_name(session_id)?
+        .get_stub()
+}
+
+/// An internal request to the session object, carrying the caller's grant as its owner identity.
+fn internal_request(
+    path: &str,
+    method: Method,
+    caller: &Caller,
+    body: Option<String>,
+) -> worker::Result<Request> {
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        init.with_body(Some(body.into()));
+    }
+    let request = Request::new_with_init(&format!("https://sse-session{path}"), &init)?;
+    request
+        .headers()
+        .set(session::HEADER_USER, &caller.user_id)?;
+    request
+        .headers()
+        .set(session::HEADER_CLIENT, &caller.client_id)?;
+    Ok(request)
+}
+
+/// A new unguessable session id (128 bits from the platform CSPRNG).
+fn new_session_id() -> worker::Result<String> {
+    let mut bytes = [0u8; SESSION_ID_LEN / 2];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| worker::Error::RustError(format!("no randomness: {error}")))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// Whether `id` has the shape of a session id (so no object is ever named by arbitrary input).
+fn is_session_id(id: &str) -> bool {
+    id.len() == SESSION_ID_LEN
+        && id
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_are_32_lowercase_hex() {
+        let id = new_session_id().unwrap();
+        assert!(is_session_id(&id), "{id}");
+        assert!(!is_session_id("../x"));
+        assert!(!is_session_id(&id.to_uppercase()));
+        assert!(!is_session_id(&id[1..]));
+    }
+}

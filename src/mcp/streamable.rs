@@ -1,0 +1,139 @@
+//! The Streamable HTTP transport on `/mcp` (MCP 2025-03-26 … 2026-07-28 basic/transports
+//! §Streamable HTTP), stateless: no `Mcp-Session-Id` is issued, so any isolate answers any POST.
+//!
+//! - POST carries one message (or, in 2025-03-26, a batch): requests get `application/json`,
+//!   notifications and responses get `202 Accepted` with no body.
+//! - GET gets 405: this server opens no server-initiated stream (MCP 2025-06-18 basic/transports
+//!   §Listening for Messages from the Server). DELETE gets 405: there are no sessions to end
+//!   (§Session Management). Both are what 2026-07-28 asks of every server (§Backward Compatibility).
+
+use serde_json::Value;
+use worker::{Env, Request, Response};
+
+use super::dispatch::{Dispatcher, HttpFailure, Reply};
+use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
+use super::rules::{self, McpHeaders};
+use super::version::ProtocolVersion;
+use super::{
+    Settings, base_headers, empty_response, failure_response, json_response, now_ms, read_body,
+};
+use crate::grant::Caller;
+use crate::todos_client::TodosClient;
+
+/// Handles one request to `/mcp`.
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    caller: &Caller,
+    settings: &Settings,
+) -> worker::Result<Response> {
+    if req.method() != worker::Method::Post {
+        let response = empty_response(405)?;
+        response.headers().set("Allow", "POST")?;
+        return Ok(response);
+    }
+    if let Some(content_type) = req.headers().get("Content-Type")?
+        && !content_type
+            .to_ascii_lowercase()
+            .starts_with("application/json")
+    {
+        let error = RpcError::new(
+            ErrorCode::INVALID_REQUEST,
+            "Content-Type must be application/json",
+        );
+        return json_response(415, &error_response(None, &error));
+    }
+    let bytes = match read_body(&mut req, settings.max_body_bytes).await? {
+        Ok(bytes) => bytes,
+        Err(response) => return Ok(response),
+    };
+    let headers = mcp_headers(&req)?;
+    let sse_only = rules::wants_event_stream_only(req.headers().get("Accept")?.as_deref());
+    let body = match jsonrpc::parse_body(&bytes) {
+        Ok(body) => body,
+        Err(error) => return json_response(400, &error_response(None, &error)),
+    };
+    let todos = TodosClient::from_env(env, &caller.props.upstream.access_token);
+    let dispatcher = Dispatcher {
+        caller,
+        todos: &todos,
+        now_ms,
+    };
+    match body {
+        Body::Single(message) => {
+            let version = match rules::message_version(&headers, &message) {
+                Ok(version) => version,
+                Err(rejection) => return json_response(rejection.status, &rejection.body),
+            };
+            let reply = dispatcher.handle(message, version).await;
+            let status = rules::status_for(&reply, version);
+            match reply {
+                Reply::Message(value) => reply_response(status, &value, sse_only),
+                Reply::Nothing => empty_response(202),
+                Reply::Http(failure) => failure_response(&failure, settings),
+            }
+        }
+        Body::Batch(messages) => {
+            let version = match rules::batch_version(&headers) {
+                Ok(version) => version,
+                Err(rejection) => return json_response(rejection.status, &rejection.body),
+            };
+            match handle_batch(&dispatcher, messages, version).await {
+                Ok(replies) if replies.is_empty() => empty_response(202),
+                Ok(replies) => reply_response(200, &Value::Array(replies), sse_only),
+                Err(failure) => failure_response(&failure, settings),
+            }
+        }
+    }
+}
+
+/// Answers each message of a 2025-03-26 batch; an HTTP-level failure answers the whole batch.
+async fn handle_batch(
+    dispatcher: &Dispatcher<'_>,
+    messages: Vec<Incoming>,
+    version: ProtocolVersion,
+) -> Result<Vec<Value>, HttpFailure> {
+    let mut replies = Vec::new();
+    for message in messages {
+        // MCP 2025-03-26 basic/lifecycle §Initialization: initialize MUST NOT be part of a batch.
+        let message = match message {
+            Incoming::Request(request) if request.method == "initialize" => Incoming::Invalid(
+                Some(request.id),
+                RpcError::new(
+                    ErrorCode::INVALID_REQUEST,
+                    "Invalid Request: initialize must not be batched",
+                ),
+            ),
+            other => other,
+        };
+        match dispatcher.handle(message, version).await {
+            Reply::Message(value) => replies.push(value),
+            Reply::Nothing => {}
+            Reply::Http(failure) => return Err(failure),
+        }
+    }
+    Ok(replies)
+}
+
+/// A JSON reply, or the same as a one-event SSE stream for a client that accepts only that.
+fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<Response> {
+    if !sse_only {
+        return json_response(status, value);
+    }
+    let body = format!("event: message\ndata: {value}\n\n");
+    let headers = base_headers(Some("text/event-stream"))?;
+    headers.set("X-Accel-Buffering", "no")?;
+    Ok(Response::ok(body)?
+        .with_headers(headers)
+        .with_status(status))
+}
+
+/// The MCP headers of a request.
+fn mcp_headers(req: &Request) -> worker::Result<McpHeaders> {
+    let headers = req.headers();
+    Ok(McpHeaders {
+        protocol_version: headers.get("MCP-Protocol-Version")?,
+        method: headers.get("Mcp-Method")?,
+        name: headers.get("Mcp-Name")?,
+    })
+}

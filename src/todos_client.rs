@@ -1,0 +1,335 @@
+//! The ToDos API client: the only code that talks to the resource server.
+//!
+//! Calls go through the `TODOS_API` Service Binding (no public hop; `wrangler dev` resolves it
+//! locally), or to `TODOS_API_URL` when that variable is set. Each call carries the user's
+//! *upstream* access token, the one the identity provider issued for the ToDos API, and never the
+//! MCP client's token (MCP 2025-11-25 basic/security_best_practices §Token Passthrough). Each
+//! call has a deadline, so a slow API becomes a tool error instead of a hung request.
+//!
+//! Tools see only the [`TodosApi`] trait, so host tests hand them a fake and no token.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+
+/// A boxed future that need not be `Send` (Workers run one thread per isolate).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// The HTTP methods the ToDos API routes use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiMethod {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `PATCH`.
+    Patch,
+    /// `DELETE`.
+    Delete,
+}
+
+/// One call to the ToDos API: method, path under the API's origin (`/api/...`), JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiCall {
+    /// The HTTP method.
+    pub method: ApiMethod,
+    /// The path, `/api/...` (segments already percent-encoded).
+    pub path: String,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl ApiCall {
+    /// A `GET` of `path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self {
+            method: ApiMethod::Get,
+            path: path.into(),
+            body: None,
+        }
+    }
+}
+
+/// Why a ToDos API call did not give a usable answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TodosError {
+    /// The API could not be reached (binding or network failure).
+    Unreachable(String),
+    /// No answer within the deadline (milliseconds).
+    Timeout(u64),
+    /// 401: the upstream token expired or was revoked (RFC 6750 §3.1 `invalid_token`).
+    Unauthorized,
+    /// 403: the upstream token lacks a scope (RFC 6750 §3.1 `insufficient_scope`).
+    Forbidden(Option<String>),
+    /// 404: no such item.
+    NotFound,
+    /// Another 4xx: the API refused the request; its message when it gave one.
+    Rejected(u16, String),
+    /// 5xx.
+    Server(u16),
+    /// A 2xx whose body is not JSON.
+    BadResponse,
+}
+
+impl TodosError {
+    /// The message a tool result shows for this failure (never a token).
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::Unreachable(detail) => {
+                format!("The ToDos API could not be reached ({detail}). Try again later.")
+            }
+            Self::Timeout(ms) => {
+                format!("The ToDos API did not answer within {ms} ms. Try again later.")
+            }
+            Self::Unauthorized => "The ToDos API rejected the user's access token.".into(),
+            Self::Forbidden(Some(scope)) => {
+                format!(
+                    "The ToDos API refused the call: the user's token lacks the `{scope}` scope."
+                )
+            }
+            Self::Forbidden(None) => "The ToDos API refused the call (HTTP 403).".into(),
+            Self::NotFound => "The ToDos API found no such item.".into(),
+            Self::Rejected(status, message) if message.is_empty() => {
+                format!("The ToDos API rejected the request (HTTP {status}).")
+            }
+            Self::Rejected(status, message) => {
+                format!("The ToDos API rejected the request (HTTP {status}): {message}")
+            }
+            Self::Server(status) => {
+                format!("The ToDos API failed (HTTP {status}). Try again later.")
+            }
+            Self::BadResponse => "The ToDos API sent a response that could not be read.".into(),
+        }
+    }
+}
+
+/// The ToDos API as tools see it.
+pub trait TodosApi {
+    /// Makes one call; a 2xx answer's JSON body (or `null` when empty).
+    fn call(&self, call: ApiCall) -> LocalFuture<'_, Result<Value, TodosError>>;
+}
+
+/// Turns an HTTP answer into the call's outcome (pure, so it is tested on the host).
+pub fn classify(
+    status: u16,
+    www_authenticate: Option<&str>,
+    body: &str,
+) -> Result<Value, TodosError> {
+    match status {
+        200..=299 if body.trim().is_empty() => Ok(Value::Null),
+        200..=299 => serde_json::from_str(body).map_err(|_| TodosError::BadResponse),
+        401 => Err(TodosError::Unauthorized),
+        403 => Err(TodosError::Forbidden(
+            www_authenticate.and_then(challenge_scope),
+        )),
+        404 => Err(TodosError::NotFound),
+        400..=499 => Err(TodosError::Rejected(status, error_message(body))),
+        _ => Err(TodosError::Server(status)),
+    }
+}
+
+/// The `scope` parameter of an RFC 6750 challenge.
+fn challenge_scope(header: &str) -> Option<String> {
+    let start = header.find("scope=\"")? + "scope=\"".len();
+    let end = header[start..].find('"')? + start;
+    Some(header[start..end].to_string())
+}
+
+/// A short message from an error body: `error_description`, `message` or `error`, else nothing.
+fn error_message(body: &str) -> String {
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
+        return String::new();
+    };
+    ["error_description", "message", "error"]
+        .iter()
+        .find_map(|key| object.get(*key).and_then(Value::as_str))
+        .map(|text| text.chars().take(200).collect())
+        .unwrap_or_default()
+}
+
+/// Percent-encodes one path segment (RFC 3986 §3.3 unreserved characters pass through).
+pub fn encode_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Binding and variable names.
+pub const TODOS_API_BINDING: &str = "TODOS_API";
+/// When set and not empty, calls go to this base URL instead of the binding.
+pub const TODOS_API_URL_VAR: &str = "TODOS_API_URL";
+/// Deadline of each call, in milliseconds (`TODOS_API_TIMEOUT_MS`, default below).
+pub const TODOS_API_TIMEOUT_VAR: &str = "TODOS_API_TIMEOUT_MS";
+const DEFAULT_TIMEOUT_MS: u64 = 8_000;
+
+/// Where the API is: the Service Binding, or a base URL.
+enum Target {
+    Binding(worker::Fetcher),
+    Url(String),
+    /// Neither is configured: every call fails with this reason (a tool error, not a 500).
+    Unconfigured(String),
+}
+
+/// The real client, built per request with the caller's upstream access token.
+pub struct TodosClient {
+    target: Target,
+    access_token: String,
+    timeout_ms: u64,
+}
+
+impl TodosClient {
+    /// Reads the target from `env`; `access_token` is the user's upstream token.
+    pub fn from_env(env: &worker::Env, access_token: &str) -> Self {
+        let url = env
+            .var(TODOS_API_URL_VAR)
+            .map(|value| value.to_string().trim().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let target = if !url.is_empty() {
+            Target::Url(url)
+        } else {
+            match env.service(TODOS_API_BINDING) {
+                Ok(fetcher) => Target::Binding(fetcher),
+                Err(_) => Target::Unconfigured(format!(
+                    "neither {TODOS_API_BINDING} nor {TODOS_API_URL_VAR} is configured"
+                )),
+            }
+        };
+        let timeout_ms = env
+            .var(TODOS_API_TIMEOUT_VAR)
+            .ok()
+            .and_then(|value| value.to_string().trim().parse().ok())
+            .filter(|ms| *ms > 0)
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        Self {
+            target,
+            access_token: access_token.to_string(),
+            timeout_ms,
+        }
+    }
+
+    async fn send(&self, call: &ApiCall) -> Result<Value, TodosError> {
+        let unreachable = |error: worker::Error| TodosError::Unreachable(error.to_string());
+        let headers = worker::Headers::new();
+        headers
+            .set("Authorization", &format!("Bearer {}", self.access_token))
+            .map_err(unreachable)?;
+        headers
+            .set("Accept", "application/json")
+            .map_err(unreachable)?;
+        let mut init = worker::RequestInit::new();
+        init.with_method(match call.method {
+            ApiMethod::Get => worker::Method::Get,
+            ApiMethod::Post => worker::Method::Post,
+            ApiMethod::Patch => worker::Method::Patch,
+            ApiMethod::Delete => worker::Method::Delete,
+        });
+        if let Some(body) = &call.body {
+            headers
+                .set("Content-Type", "application/json")
+                .map_err(unreachable)?;
+            init.with_body(Some(body.to_string().into()));
+        }
+        init.with_headers(headers);
+        let mut response = match &self.target {
+            // The host of a Service Binding URL is ignored; the path is what the API routes on.
+            Target::Binding(fetcher) => {
+                fetcher
+                    .fetch(format!("https://todos-api{}", call.path), Some(init))
+                    .await
+            }
+            Target::Unconfigured(reason) => return Err(TodosError::Unreachable(reason.clone())),
+            Target::Url(base) => {
+                let request =
+                    worker::Request::new_with_init(&format!("{base}{}", call.path), &init)
+                        .map_err(unreachable)?;
+                worker::Fetch::Request(request).send().await
+            }
+        }
+        .map_err(unreachable)?;
+        let challenge = response.headers().get("WWW-Authenticate").ok().flatten();
+        let body = response.text().await.map_err(unreachable)?;
+        classify(response.status_code(), challenge.as_deref(), &body)
+    }
+}
+
+impl TodosApi for TodosClient {
+    fn call(&self, call: ApiCall) -> LocalFuture<'_, Result<Value, TodosError>> {
+        Box::pin(async move {
+            let timeout_ms = self.timeout_ms;
+            let request = std::pin::pin!(self.send(&call));
+            let deadline = std::pin::pin!(worker::Delay::from(std::time::Duration::from_millis(
+                timeout_ms
+            )));
+            match futures_util::future::select(request, deadline).await {
+                futures_util::future::Either::Left((outcome, _)) => outcome,
+                futures_util::future::Either::Right(_) => Err(TodosError::Timeout(timeout_ms)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn success_bodies_are_json_and_empty_is_null() {
+        assert_eq!(classify(200, None, r#"{"a":1}"#), Ok(json!({"a":1})));
+        assert_eq!(classify(204, None, ""), Ok(Value::Null));
+        assert_eq!(classify(200, None, "<html>"), Err(TodosError::BadResponse));
+    }
+
+    #[test]
+    fn statuses_map_to_errors() {
+        assert_eq!(
+            classify(401, Some("Bearer error=\"invalid_token\""), ""),
+            Err(TodosError::Unauthorized)
+        );
+        assert_eq!(
+            classify(
+                403,
+                Some("Bearer error=\"insufficient_scope\", scope=\"read:billing\""),
+                ""
+            ),
+            Err(TodosError::Forbidden(Some("read:billing".into())))
+        );
+        assert_eq!(classify(404, None, ""), Err(TodosError::NotFound));
+        assert_eq!(
+            classify(
+                422,
+                None,
+                r#"{"error":"invalid_request","error_description":"title is empty"}"#
+            ),
+            Err(TodosError::Rejected(422, "title is empty".into()))
+        );
+        assert_eq!(classify(503, None, "down"), Err(TodosError::Server(503)));
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(encode_segment("abc-1_2.3~"), "abc-1_2.3~");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode_segment("../x"), "..%2Fx");
+    }
+
+    #[test]
+    fn messages_never_are_empty() {
+        for error in [
+            TodosError::Unreachable("x".into()),
+            TodosError::Timeout(5),
+            TodosError::Server(500),
+            TodosError::BadResponse,
+            TodosError::Rejected(400, String::new()),
+        ] {
+            assert!(error.user_message().contains("ToDos API"));
+        }
+    }
+}

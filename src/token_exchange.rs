@@ -1,0 +1,402 @@
+//! `tokenExchangeCallback`: keeps the MCP tokens in step with the upstream ones.
+//!
+//! - The MCP access token never outlives the upstream access token it stands for: its TTL is the
+//!   upstream token's remaining lifetime (never past the provider's default).
+//! - On the refresh grant, an upstream token near expiry is refreshed and the rotated refresh
+//!   token kept (RFC 6749 §6; RFC 9700 §4.14.2: refresh tokens may rotate).
+//! - Upstream `invalid_grant` ends the grant (the library revokes it with its tokens); an
+//!   unreachable provider answers `temporarily_unavailable` so the client retries; never a 500.
+//! - Without an upstream refresh token (the user did not approve `offline_access`) the MCP client
+//!   gets no refresh token either (OIDC Core §11).
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::grant::{GrantProps, UpstreamTokens};
+use crate::log;
+
+/// The provider's default access token lifetime (`accessTokenTTL`), the ceiling of any MCP token.
+pub const ACCESS_TOKEN_TTL: u64 = 3600;
+/// The library refuses shorter access-token lifetimes (KV's minimum expiration).
+pub const MIN_ACCESS_TOKEN_TTL: u64 = 60;
+/// On the refresh grant, an upstream token expiring within this many seconds is refreshed.
+pub const REFRESH_MARGIN: u64 = 300;
+
+/// What the callback was called with (the `env` is taken apart in `bindings`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Input {
+    pub grant_type: String,
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub user_id: String,
+    #[serde(default)]
+    pub grant_id: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    pub props: GrantProps,
+}
+
+/// What the library should do, in its `TokenExchangeCallbackResult` shape.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Outcome {
+    #[serde(rename = "newProps", skip_serializing_if = "Option::is_none")]
+    pub new_props: Option<serde_json::Value>,
+    #[serde(rename = "accessTokenTTL", skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<u64>,
+    #[serde(rename = "refreshTokenTTL", skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl: Option<u64>,
+}
+
+/// An `OAuthError` for the JS side to throw (RFC 6749 §5.2 codes).
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub code: &'static str,
+    pub description: &'static str,
+    pub status_code: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headers: Option<serde_json::Value>,
+}
+
+impl Refusal {
+    /// The grant can never work again: the library revokes it.
+    pub fn end_grant(description: &'static str) -> Self {
+        Refusal {
+            code: "invalid_grant",
+            description,
+            status_code: 400,
+            headers: None,
+        }
+    }
+
+    /// The provider is down or misbehaving: keep the grant, retry later.
+    pub fn unavailable() -> Self {
+        Refusal {
+            code: "temporarily_unavailable",
+            description: "The identity provider is unavailable; try again later",
+            status_code: 503,
+            headers: Some(json!({ "Retry-After": "30" })),
+        }
+    }
+}
+
+/// The decision before any network call.
+#[derive(Debug, PartialEq)]
+pub enum Plan {
+    /// Issue the MCP token now, with these lifetimes.
+    Issue {
+        access_ttl: u64,
+        no_refresh_token: bool,
+    },
+    /// Refresh the upstream token first.
+    RefreshUpstream,
+    /// The grant is over.
+    End(&'static str),
+    /// Another grant type: leave the library's defaults.
+    Default,
+}
+
+/// The MCP access token lifetime for an upstream token expiring at `expires_at`.
+pub fn access_ttl(expires_at: u64, now: u64) -> u64 {
+    expires_at
+        .saturating_sub(now)
+        .clamp(MIN_ACCESS_TOKEN_TTL, ACCESS_TOKEN_TTL)
+}
+
+/// Decides what to do for `grant_type` with the grant's upstream tokens at `now`.
+pub fn plan(grant_type: &str, upstream: &UpstreamTokens, now: u64) -> Plan {
+    let remaining = upstream.expires_at.saturating_sub(now);
+    match grant_type {
+        "authorization_code" => Plan::Issue {
+            access_ttl: access_ttl(upstream.expires_at, now),
+            no_refresh_token: upstream.refresh_token.is_none(),
+        },
+        "refresh_token" if remaining > REFRESH_MARGIN => Plan::Issue {
+            access_ttl: access_ttl(upstream.expires_at, now),
+            no_refresh_token: false,
+        },
+        "refresh_token" if upstream.refresh_token.is_some() => Plan::RefreshUpstream,
+        "refresh_token" if remaining > MIN_ACCESS_TOKEN_TTL => Plan::Issue {
+            access_ttl: access_ttl(upstream.expires_at, now),
+            no_refresh_token: false,
+        },
+        "refresh_token" => Plan::End("The upstream access has expired and cannot be refreshed"),
+        _ => Plan::Default,
+    }
+}
+
+/// Applies a successful upstream refresh to the grant's props: new access token and expiry, the
+/// rotated refresh token if one came (else the old one stays valid), a new ID token if one came.
+pub fn refreshed_props(
+    props: &GrantProps,
+    response: crate::upstream::token::TokenResponse,
+    user: Option<crate::grant::UserClaims>,
+    now: u64,
+) -> GrantProps {
+    let mut next = props.clone();
+    next.upstream.access_token = response.access_token;
+    next.upstream.expires_at = now + response.expires_in.unwrap_or(MIN_ACCESS_TOKEN_TTL * 5);
+    if let Some(refresh_token) = response.refresh_token {
+        next.upstream.refresh_token = Some(refresh_token);
+    }
+    if let Some(id_token) = response.id_token {
+        next.upstream.id_token = Some(id_token);
+    }
+    if let Some(scope) = response.scope {
+        next.upstream.scope = crate::upstream::split_scope(&scope);
+    }
+    if let Some(user) = user {
+        next.user = user;
+    }
+    next
+}
+
+/// Runs the callback: plans, refreshes upstream when needed, and returns the library's result or
+/// the OAuth error to throw.
+pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome, Refusal> {
+    use crate::upstream::client::{Upstream, UpstreamError};
+    use crate::upstream::token::TokenOutcome;
+
+    let now = crate::bindings::now_seconds();
+    let ids = json!({ "client_id": input.client_id, "user": input.user_id, "grant": input.grant_id, "scopes": input.scope });
+    // One flat log line: the grant's ids plus the event's own fields.
+    let with = |extra: serde_json::Value| {
+        let mut line = ids.clone();
+        if let (Some(line), serde_json::Value::Object(extra)) = (line.as_object_mut(), extra) {
+            line.extend(extra);
+        }
+        line
+    };
+    match plan(&input.grant_type, &input.props.upstream, now) {
+        Plan::Default => Ok(Outcome::default()),
+        Plan::Issue {
+            access_ttl,
+            no_refresh_token,
+        } => {
+            let event = if input.grant_type == "authorization_code" {
+                "token.issued"
+            } else {
+                "token.refreshed"
+            };
+            log::debug(
+                event,
+                with(json!({ "access_ttl": access_ttl, "refresh_token": !no_refresh_token })),
+            );
+            Ok(Outcome {
+                access_token_ttl: Some(access_ttl),
+                refresh_token_ttl: no_refresh_token.then_some(0),
+                new_props: None,
+            })
+        }
+        Plan::End(description) => {
+            log::debug("grant.ended", with(json!({ "reason": description })));
+            Err(Refusal::end_grant(description))
+        }
+        Plan::RefreshUpstream => {
+            let idp = Upstream::new(config);
+            let Some(refresh_token) = input.props.upstream.refresh_token.as_deref() else {
+                return Err(Refusal::end_grant(
+                    "The upstream access cannot be refreshed",
+                ));
+            };
+            let response = match idp.refresh(refresh_token).await {
+                Ok(TokenOutcome::Issued(response)) => response,
+                Ok(TokenOutcome::Refused(refusal)) if refusal.error == "invalid_grant" => {
+                    // RFC 6749 §5.2: the upstream grant is invalid, expired or revoked, for good.
+                    log::debug(
+                        "grant.ended",
+                        with(json!({ "reason": "upstream invalid_grant" })),
+                    );
+                    return Err(Refusal::end_grant(
+                        "The identity provider no longer accepts this sign-in",
+                    ));
+                }
+                Ok(TokenOutcome::Refused(refusal)) => {
+                    log::error(
+                        "upstream.refresh_refused",
+                        with(json!({ "error": refusal.error })),
+                    );
+                    return Err(Refusal::unavailable());
+                }
+                Ok(TokenOutcome::Failed(cause))
+                | Err(UpstreamError::Unavailable(cause) | UpstreamError::Invalid(cause)) => {
+                    log::warn("upstream.refresh_failed", with(json!({ "cause": cause })));
+                    return Err(Refusal::unavailable());
+                }
+            };
+            // A refreshed ID token must keep the issuer, audience and subject (OIDC Core §12.2).
+            let user = match response.id_token.as_deref() {
+                None => None,
+                Some(id_token) => match idp
+                    .verify_id_token(id_token, None, Some(&input.props.user.sub))
+                    .await
+                {
+                    Ok(user) => Some(user),
+                    Err(UpstreamError::Unavailable(cause)) => {
+                        log::warn("upstream.refresh_failed", with(json!({ "cause": cause })));
+                        return Err(Refusal::unavailable());
+                    }
+                    Err(UpstreamError::Invalid(cause)) => {
+                        log::warn("grant.ended", with(json!({ "reason": cause })));
+                        return Err(Refusal::end_grant(
+                            "The identity provider's refreshed sign-in could not be verified",
+                        ));
+                    }
+                },
+            };
+            let props = refreshed_props(&input.props, response, user, now);
+            let ttl = access_ttl(props.upstream.expires_at, now);
+            log::debug(
+                "upstream.refreshed",
+                with(
+                    json!({ "expires_in": props.upstream.expires_at.saturating_sub(now), "rotated": props.upstream.refresh_token != input.props.upstream.refresh_token }),
+                ),
+            );
+            log::debug("token.refreshed", with(json!({ "access_ttl": ttl })));
+            let new_props = serde_json::to_value(&props).map_err(|_| Refusal::unavailable())?;
+            Ok(Outcome {
+                new_props: Some(new_props),
+                access_token_ttl: Some(ttl),
+                refresh_token_ttl: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn upstream(expires_in: i64, refresh: bool) -> UpstreamTokens {
+        UpstreamTokens {
+            access_token: "a".into(),
+            refresh_token: refresh.then(|| "r".into()),
+            id_token: None,
+            expires_at: (NOW as i64 + expires_in) as u64,
+            scope: vec![],
+        }
+    }
+
+    #[test]
+    fn code_grant_token_never_outlives_upstream() {
+        assert_eq!(
+            plan("authorization_code", &upstream(600, true), NOW),
+            Plan::Issue {
+                access_ttl: 600,
+                no_refresh_token: false
+            }
+        );
+        assert_eq!(
+            plan("authorization_code", &upstream(86_400, true), NOW),
+            Plan::Issue {
+                access_ttl: ACCESS_TOKEN_TTL,
+                no_refresh_token: false
+            }
+        );
+        assert_eq!(
+            plan("authorization_code", &upstream(10, true), NOW),
+            Plan::Issue {
+                access_ttl: MIN_ACCESS_TOKEN_TTL,
+                no_refresh_token: false
+            }
+        );
+    }
+
+    #[test]
+    fn no_upstream_refresh_token_means_no_mcp_refresh_token() {
+        assert_eq!(
+            plan("authorization_code", &upstream(600, false), NOW),
+            Plan::Issue {
+                access_ttl: 600,
+                no_refresh_token: true
+            }
+        );
+    }
+
+    #[test]
+    fn refresh_grant_refreshes_upstream_only_near_expiry() {
+        assert_eq!(
+            plan("refresh_token", &upstream(3000, true), NOW),
+            Plan::Issue {
+                access_ttl: 3000,
+                no_refresh_token: false
+            }
+        );
+        assert_eq!(
+            plan("refresh_token", &upstream(100, true), NOW),
+            Plan::RefreshUpstream
+        );
+        assert_eq!(
+            plan("refresh_token", &upstream(-100, true), NOW),
+            Plan::RefreshUpstream
+        );
+    }
+
+    #[test]
+    fn expired_upstream_without_refresh_token_ends_the_grant() {
+        assert!(matches!(
+            plan("refresh_token", &upstream(-5, false), NOW),
+            Plan::End(_)
+        ));
+        assert_eq!(
+            plan("refresh_token", &upstream(200, false), NOW),
+            Plan::Issue {
+                access_ttl: 200,
+                no_refresh_token: false
+            }
+        );
+    }
+
+    #[test]
+    fn other_grant_types_keep_defaults() {
+        assert_eq!(
+            plan(
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+                &upstream(600, true),
+                NOW
+            ),
+            Plan::Default
+        );
+    }
+
+    #[test]
+    fn refresh_keeps_old_refresh_token_unless_rotated() {
+        let props = GrantProps {
+            user: Default::default(),
+            upstream: upstream(10, true),
+        };
+        let response: crate::upstream::token::TokenResponse =
+            serde_json::from_str(r#"{"access_token":"b","expires_in":120}"#).unwrap();
+        let next = refreshed_props(&props, response, None, NOW);
+        assert_eq!(next.upstream.access_token, "b");
+        assert_eq!(next.upstream.refresh_token.as_deref(), Some("r"));
+        assert_eq!(next.upstream.expires_at, NOW + 120);
+        let response: crate::upstream::token::TokenResponse =
+            serde_json::from_str(r#"{"access_token":"c","refresh_token":"r2"}"#).unwrap();
+        assert_eq!(
+            refreshed_props(&props, response, None, NOW)
+                .upstream
+                .refresh_token
+                .as_deref(),
+            Some("r2")
+        );
+    }
+
+    #[test]
+    fn refusals_have_the_library_shape() {
+        let v = serde_json::to_value(Refusal::unavailable()).unwrap();
+        assert_eq!(v["code"], "temporarily_unavailable");
+        assert_eq!(v["statusCode"], 503);
+        let v = serde_json::to_value(Outcome {
+            access_token_ttl: Some(60),
+            refresh_token_ttl: Some(0),
+            new_props: None,
+        })
+        .unwrap();
+        assert_eq!(v, json!({"accessTokenTTL": 60, "refreshTokenTTL": 0}));
+    }
+}

@@ -1,0 +1,217 @@
+//! `GET /callback`: the identity provider sends the browser back here.
+//!
+//! `finishUpstream` checks the single-use `state` and its browser-binding cookie (MCP security
+//! best practices, confused deputy: state bound to the user's browser; RFC 9700 §4.7 CSRF), then
+//! the code is exchanged with the PKCE verifier, the ID token verified, and the grant completed.
+
+use serde_json::json;
+use worker::{Env, Request, Response};
+
+use super::client::{Upstream, UpstreamError};
+use super::token::TokenOutcome;
+use super::{SignIn, split_scope, user_id_for_subject};
+use crate::authorize::{pkce::error_redirect, scopes};
+use crate::bindings::{self, AuthRequest, HelperError, OAuthApi};
+use crate::config::Config;
+use crate::error::{self, AppError};
+use crate::grant::{GrantProps, UpstreamTokens};
+use crate::log;
+
+/// Lifetime assumed for an upstream access token whose response carries no `expires_in`:
+/// short, so the MCP token cannot outlive it by much.
+const UNKNOWN_EXPIRY_SECONDS: u64 = 300;
+
+fn back_to_client(
+    auth: &AuthRequest,
+    code: &str,
+    description: &str,
+    headers: worker::Headers,
+) -> Result<Response, AppError> {
+    let location = error_redirect(
+        &auth.redirect_uri,
+        code,
+        description,
+        auth.state.as_deref(),
+        auth.issuer.as_deref(),
+    );
+    Ok(error::redirect(&location, headers)?)
+}
+
+/// Handles the return from the identity provider.
+pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, AppError> {
+    let api = OAuthApi::from_env(env)?;
+    let (auth, sign_in, headers) = match api.finish_upstream::<SignIn>(&req).await {
+        Ok(resumed) => resumed,
+        Err(HelperError::Authorization { description, .. }) => {
+            // Unknown, replayed or expired state, or a browser without the binding cookie.
+            log::warn("callback.refused", json!({ "reason": description }));
+            return Err(AppError::Page {
+                status: 400,
+                title: "This sign-in link has expired",
+                message: "It was already used, is more than ten minutes old, or was opened in another browser.".into(),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let url = req.url()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let idp = Upstream::new(config);
+
+    // The provider declined or failed (RFC 6749 §4.1.2.1): the client hears `access_denied`.
+    if let Some(upstream_error) = param("error") {
+        log::debug(
+            "callback.upstream_error",
+            json!({ "client_id": auth.client_id, "error": upstream_error }),
+        );
+        return back_to_client(
+            &auth,
+            "access_denied",
+            "The identity provider did not sign the user in",
+            headers,
+        );
+    }
+    let discovery = idp
+        .discovery()
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    // RFC 9207 §2.4: when the provider names itself in `iss`, it must be the provider this
+    // sign-in went to (mix-up defence, RFC 9700 §4.4).
+    if let Some(iss) = param("iss")
+        && iss != discovery.issuer
+    {
+        log::warn(
+            "callback.refused",
+            json!({ "client_id": auth.client_id, "reason": "iss does not match the issuer" }),
+        );
+        return back_to_client(
+            &auth,
+            "access_denied",
+            "The sign-in came back from an unexpected issuer",
+            headers,
+        );
+    }
+    let Some(code) = param("code") else {
+        log::warn(
+            "callback.refused",
+            json!({ "client_id": auth.client_id, "reason": "no code" }),
+        );
+        return back_to_client(
+            &auth,
+            "access_denied",
+            "The identity provider returned no code",
+            headers,
+        );
+    };
+    log::debug("callback.received", json!({ "client_id": auth.client_id }));
+
+    let tokens = match idp.exchange_code(&code, sign_in.verifier.expose()).await {
+        Ok(TokenOutcome::Issued(tokens)) => tokens,
+        Ok(TokenOutcome::Refused(refusal)) => {
+            log::warn(
+                "code.refused",
+                json!({ "client_id": auth.client_id, "error": refusal.error, "description": refusal.error_description }),
+            );
+            return back_to_client(
+                &auth,
+                "access_denied",
+                "The identity provider refused the sign-in",
+                headers,
+            );
+        }
+        Ok(TokenOutcome::Failed(cause))
+        | Err(UpstreamError::Unavailable(cause) | UpstreamError::Invalid(cause)) => {
+            log::error(
+                "code.exchange_failed",
+                json!({ "client_id": auth.client_id, "cause": cause }),
+            );
+            return back_to_client(
+                &auth,
+                "temporarily_unavailable",
+                "The identity provider is unavailable",
+                headers,
+            );
+        }
+    };
+    log::debug(
+        "code.exchanged",
+        json!({ "client_id": auth.client_id, "expires_in": tokens.expires_in, "scope": tokens.scope, "refresh_token": tokens.refresh_token.is_some() }),
+    );
+
+    let Some(id_token) = tokens.id_token.as_deref() else {
+        log::error("id_token.missing", json!({ "client_id": auth.client_id }));
+        return back_to_client(
+            &auth,
+            "server_error",
+            "The identity provider returned no ID token",
+            headers,
+        );
+    };
+    let user = match idp
+        .verify_id_token(id_token, Some(&sign_in.nonce), None)
+        .await
+    {
+        Ok(user) => user,
+        Err(UpstreamError::Unavailable(cause)) => {
+            log::error(
+                "id_token.keys_unavailable",
+                json!({ "client_id": auth.client_id, "cause": cause }),
+            );
+            return back_to_client(
+                &auth,
+                "temporarily_unavailable",
+                "The identity provider is unavailable",
+                headers,
+            );
+        }
+        Err(UpstreamError::Invalid(cause)) => {
+            log::warn(
+                "id_token.refused",
+                json!({ "client_id": auth.client_id, "reason": cause }),
+            );
+            return back_to_client(
+                &auth,
+                "access_denied",
+                "The sign-in could not be verified",
+                headers,
+            );
+        }
+    };
+    let user_id = user_id_for_subject(&user.sub);
+    log::debug(
+        "id_token.validated",
+        json!({ "client_id": auth.client_id, "user": user_id }),
+    );
+
+    let upstream_scope = tokens.scope.as_deref().map(split_scope);
+    let scope = scopes::granted(&auth.scope, upstream_scope.as_deref());
+    let label = user
+        .email
+        .clone()
+        .or_else(|| user.name.clone())
+        .unwrap_or_else(|| user.sub.clone());
+    let props = GrantProps {
+        upstream: UpstreamTokens {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token: tokens.id_token,
+            expires_at: bindings::now_seconds()
+                + tokens.expires_in.unwrap_or(UNKNOWN_EXPIRY_SECONDS),
+            scope: upstream_scope.unwrap_or_else(|| sign_in.scope.clone()),
+        },
+        user,
+    };
+    // Grant metadata is stored unencrypted (it lists and labels grants): a label, nothing secret.
+    let metadata = json!({ "label": label, "authorizedAt": bindings::now_seconds() });
+    let location = api
+        .complete_authorization(&auth, &user_id, &metadata, &scope, &props)
+        .await?;
+    log::debug(
+        "grant.completed",
+        json!({ "client_id": auth.client_id, "user": user_id, "scopes": scope }),
+    );
+    Ok(error::redirect(&location, headers)?)
+}

@@ -1,0 +1,352 @@
+//! Talking to the identity provider: discovery (cached per isolate), the JWKS (cached, refetched
+//! on an unknown `kid`), the code exchange, the refresh, and ID token verification.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use serde_json::Value;
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+use super::discovery::{self, Discovery};
+use super::id_token::{self, Expected};
+use super::token::{self, TokenOutcome, TokenRequest};
+use crate::bindings;
+use crate::config::Config;
+use crate::grant::UserClaims;
+
+/// How long a discovery document is reused before it is fetched again.
+const DISCOVERY_TTL_SECONDS: u64 = 3600;
+/// How long a JWKS is reused; an unknown `kid` refetches sooner, at most this often:
+const JWKS_TTL_SECONDS: u64 = 3600;
+const JWKS_REFETCH_MIN_SECONDS: u64 = 30;
+
+/// A failure talking to the identity provider.
+#[derive(Debug, Clone)]
+pub enum UpstreamError {
+    /// The provider could not be reached or answered with a server error: try again later.
+    Unavailable(String),
+    /// The provider answered with something that must not be trusted (a bad ID token, a
+    /// discovery document for another issuer).
+    Invalid(String),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Unavailable(m) => write!(f, "identity provider unavailable: {m}"),
+            UpstreamError::Invalid(m) => write!(f, "identity provider answer refused: {m}"),
+        }
+    }
+}
+
+struct Cached<T> {
+    key: String,
+    value: Rc<T>,
+    fetched_at: u64,
+}
+
+thread_local! {
+    static DISCOVERY: RefCell<Option<Cached<Discovery>>> = const { RefCell::new(None) };
+    static JWKS: RefCell<Option<Cached<Vec<Value>>>> = const { RefCell::new(None) };
+}
+
+/// `http://localhost…` as `http://127.0.0.1…`: workerd may resolve `localhost` to `::1` only,
+/// while local identity providers usually listen on IPv4. Other hosts are left alone.
+fn loopback_v4(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.scheme() == "http" && parsed.host_str() == Some("localhost") => {
+            let _ = parsed.set_host(Some("127.0.0.1"));
+            parsed.into()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// One HTTP exchange with the identity provider, bounded by `timeout_ms`: the request and the
+/// reading of its body race a timer, and the loser is aborted (the issue's rule "every outbound
+/// call has a deadline"; a hung provider must become a clear `Unavailable`, never a hung request).
+async fn send(
+    method: Method,
+    url: &str,
+    request: Option<&TokenRequest>,
+    timeout_ms: u64,
+) -> Result<(u16, String), UpstreamError> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let exchange = std::pin::pin!(send_with_signal(method, url, request, &signal));
+    let deadline = std::pin::pin!(Delay::from(Duration::from_millis(timeout_ms)));
+    match select(exchange, deadline).await {
+        Either::Left((outcome, _)) => outcome,
+        Either::Right(_) => {
+            controller.abort();
+            Err(UpstreamError::Unavailable(format!(
+                "no answer within {timeout_ms} ms"
+            )))
+        }
+    }
+}
+
+async fn send_with_signal(
+    method: Method,
+    url: &str,
+    request: Option<&TokenRequest>,
+    signal: &AbortSignal,
+) -> Result<(u16, String), UpstreamError> {
+    let headers = Headers::new();
+    let unavailable = |e: worker::Error| UpstreamError::Unavailable(e.to_string());
+    headers
+        .set("Accept", "application/json")
+        .map_err(unavailable)?;
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(request) = request {
+        headers
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .map_err(unavailable)?;
+        if let Some(authorization) = &request.authorization {
+            headers
+                .set("Authorization", authorization)
+                .map_err(unavailable)?;
+        }
+        init.with_body(Some(request.body.as_str().into()));
+    }
+    init.with_headers(headers);
+    let outgoing = Request::new_with_init(&loopback_v4(url), &init).map_err(unavailable)?;
+    let mut response = Fetch::Request(outgoing)
+        .send_with_signal(signal)
+        .await
+        .map_err(unavailable)?;
+    let status = response.status_code();
+    let body = response.text().await.map_err(unavailable)?;
+    Ok((status, body))
+}
+
+/// The identity provider, as configured.
+pub struct Upstream<'a> {
+    config: &'a Config,
+}
+
+impl<'a> Upstream<'a> {
+    pub fn new(config: &'a Config) -> Self {
+        Upstream { config }
+    }
+
+    /// The discovery document, fetched once per isolate and hour.
+    pub async fn discovery(&self) -> Result<Rc<Discovery>, UpstreamError> {
+        let now = bindings::now_seconds();
+        let cached = DISCOVERY.with(|cell| {
+            cell.borrow()
+                .as_ref()
+                .filter(|c| {
+                    c.key == self.config.issuer && now < c.fetched_at + DISCOVERY_TTL_SECONDS
+                })
+                .map(|c| c.value.clone())
+        });
+        if let Some(doc) = cached {
+            return Ok(doc);
+        }
+        let url = discovery::discovery_url(&self.config.issuer);
+        let (status, body) = send(Method::Get, &url, None, self.config.upstream_timeout_ms).await?;
+        if status != 200 {
+            return Err(UpstreamError::Unavailable(format!(
+                "discovery answered HTTP {status}"
+            )));
+        }
+        let doc = Rc::new(
+            discovery::parse(&body, &self.config.issuer)
+                .map_err(|e| UpstreamError::Invalid(e.to_string()))?,
+        );
+        DISCOVERY.with(|cell| {
+            *cell.borrow_mut() = Some(Cached {
+                key: self.config.issuer.clone(),
+                value: doc.clone(),
+                fetched_at: now,
+            })
+        });
+        crate::log::debug(
+            "upstream.discovered",
+            serde_json::json!({"issuer": doc.issuer}),
+        );
+        Ok(doc)
+    }
+
+    async fn jwks(&self, jwks_uri: &str, force: bool) -> Result<Rc<Vec<Value>>, UpstreamError> {
+        let now = bindings::now_seconds();
+        let cached = JWKS.with(|cell| {
+            cell.borrow()
+                .as_ref()
+                .filter(|c| c.key == jwks_uri)
+                .map(|c| (c.value.clone(), c.fetched_at))
+        });
+        if let Some((keys, fetched_at)) = cached {
+            let fresh = now < fetched_at + JWKS_TTL_SECONDS;
+            let may_refetch = now >= fetched_at + JWKS_REFETCH_MIN_SECONDS;
+            if fresh && !(force && may_refetch) {
+                return Ok(keys);
+            }
+        }
+        let (status, body) =
+            send(Method::Get, jwks_uri, None, self.config.upstream_timeout_ms).await?;
+        if status != 200 {
+            return Err(UpstreamError::Unavailable(format!(
+                "JWKS answered HTTP {status}"
+            )));
+        }
+        let set: Value = serde_json::from_str(&body)
+            .map_err(|_| UpstreamError::Invalid("the JWKS is not JSON".into()))?;
+        let keys = Rc::new(
+            set.get("keys")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        );
+        JWKS.with(|cell| {
+            *cell.borrow_mut() = Some(Cached {
+                key: jwks_uri.to_owned(),
+                value: keys.clone(),
+                fetched_at: now,
+            })
+        });
+        Ok(keys)
+    }
+
+    /// The authorization request URL (RFC 6749 §4.1.1, OIDC Core §3.1.2.1) with PKCE S256
+    /// (RFC 7636 §4.3), `nonce`, and Auth0's `audience` when configured.
+    pub async fn authorize_url(
+        &self,
+        state: &str,
+        challenge: &str,
+        nonce: &str,
+        scope: &[String],
+    ) -> Result<String, UpstreamError> {
+        let doc = self.discovery().await?;
+        let mut url = url::Url::parse(&doc.authorization_endpoint)
+            .map_err(|_| UpstreamError::Invalid("bad authorization_endpoint".into()))?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &self.config.client_id)
+                .append_pair("redirect_uri", &self.config.callback_url())
+                .append_pair("scope", &scope.join(" "))
+                .append_pair("state", state)
+                .append_pair("nonce", nonce)
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256");
+            if let Some(audience) = &self.config.audience {
+                query.append_pair("audience", audience);
+            }
+        }
+        Ok(url.into())
+    }
+
+    async fn token(&self, request: TokenRequest) -> Result<TokenOutcome, UpstreamError> {
+        let doc = self.discovery().await?;
+        let (status, body) = send(
+            Method::Post,
+            &doc.token_endpoint,
+            Some(&request),
+            self.config.upstream_timeout_ms,
+        )
+        .await?;
+        Ok(token::parse_response(status, &body))
+    }
+
+    /// Exchanges the authorization code (RFC 6749 §4.1.3) with the PKCE verifier.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        verifier: &str,
+    ) -> Result<TokenOutcome, UpstreamError> {
+        let c = self.config;
+        self.token(token::code_request(
+            code,
+            &c.callback_url(),
+            verifier,
+            c.token_auth_method,
+            &c.client_id,
+            c.client_secret.expose(),
+        ))
+        .await
+    }
+
+    /// Refreshes the upstream access token (RFC 6749 §6).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenOutcome, UpstreamError> {
+        let c = self.config;
+        self.token(token::refresh_request(
+            refresh_token,
+            c.token_auth_method,
+            &c.client_id,
+            c.client_secret.expose(),
+        ))
+        .await
+    }
+
+    /// Verifies an ID token: the signature against the issuer's JWKS (OIDC Core §3.1.3.7 step 6,
+    /// §10.1.1), then every claim rule ([`id_token::validate_claims`]).
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+        subject: Option<&str>,
+    ) -> Result<UserClaims, UpstreamError> {
+        let jwt = id_token::parse(token).map_err(|e| UpstreamError::Invalid(e.to_string()))?;
+        let doc = self.discovery().await?;
+        let kty = if jwt.header.alg == "RS256" {
+            "RSA"
+        } else {
+            "EC"
+        };
+        let find = |keys: &[Value]| -> Option<Value> {
+            let candidates: Vec<&Value> = keys
+                .iter()
+                .filter(|k| k.get("kty").and_then(Value::as_str) == Some(kty))
+                .filter(|k| {
+                    k.get("use")
+                        .and_then(Value::as_str)
+                        .is_none_or(|u| u == "sig")
+                })
+                .collect();
+            match &jwt.header.kid {
+                Some(kid) => candidates
+                    .into_iter()
+                    .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid.as_str()))
+                    .cloned(),
+                None if candidates.len() == 1 => Some(candidates[0].clone()),
+                None => None,
+            }
+        };
+        let mut key = find(&self.jwks(&doc.jwks_uri, false).await?);
+        if key.is_none() {
+            // The provider may have rotated its keys since the set was cached (OIDC Core §10.1.1).
+            key = find(&self.jwks(&doc.jwks_uri, true).await?);
+        }
+        let key = key
+            .ok_or_else(|| UpstreamError::Invalid("no signing key matches the ID token".into()))?;
+        let valid = bindings::verify_signature(
+            &jwt.header.alg,
+            &key,
+            jwt.signing_input.as_bytes(),
+            &jwt.signature,
+        )
+        .await
+        .map_err(UpstreamError::Invalid)?;
+        if !valid {
+            return Err(UpstreamError::Invalid(
+                "the ID token signature does not verify".into(),
+            ));
+        }
+        let expected = Expected {
+            issuer: &self.config.issuer,
+            client_id: &self.config.client_id,
+            nonce,
+            subject,
+            now: bindings::now_seconds(),
+        };
+        id_token::validate_claims(&jwt.claims, &expected)
+            .map_err(|e| UpstreamError::Invalid(e.to_string()))
+    }
+}

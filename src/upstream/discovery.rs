@@ -1,0 +1,110 @@
+//! The identity provider's OpenID Connect Discovery document (OIDC Discovery 1.0 §3), pure.
+
+use serde::Deserialize;
+use url::Url;
+
+/// The fields of the discovery document this worker uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+
+/// Why a discovery document was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryError(pub String);
+
+impl std::fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "discovery document refused: {}", self.0)
+    }
+}
+
+/// Where the discovery document of `issuer` lives (OIDC Discovery §4.1: the issuer, without a
+/// trailing slash, plus `/.well-known/openid-configuration`).
+pub fn discovery_url(issuer: &str) -> String {
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
+}
+
+fn endpoint_ok(raw: &str, issuer: &Url) -> bool {
+    let Ok(url) = Url::parse(raw) else {
+        return false;
+    };
+    // TLS everywhere (OAuth 2.1 §1.5); an http issuer (loopback only, checked in config) may
+    // have http endpoints on its own host.
+    url.scheme() == "https"
+        || (url.scheme() == "http"
+            && issuer.scheme() == "http"
+            && url.host_str() == issuer.host_str())
+}
+
+/// Parses and checks a discovery document: its `issuer` must equal the configured one exactly
+/// (OIDC Discovery §4.3, the mix-up defence of RFC 9700 §4.4), its endpoints must be https, and
+/// if it lists PKCE methods, S256 must be one (RFC 7636 §4.2).
+pub fn parse(body: &str, configured_issuer: &str) -> Result<Discovery, DiscoveryError> {
+    let doc: Discovery = serde_json::from_str(body)
+        .map_err(|e| DiscoveryError(format!("not the expected JSON: {e}")))?;
+    if doc.issuer != configured_issuer {
+        return Err(DiscoveryError(
+            "its issuer differs from the configured issuer".into(),
+        ));
+    }
+    let issuer = Url::parse(configured_issuer)
+        .map_err(|_| DiscoveryError("the issuer is not a URL".into()))?;
+    for (name, endpoint) in [
+        ("authorization_endpoint", &doc.authorization_endpoint),
+        ("token_endpoint", &doc.token_endpoint),
+        ("jwks_uri", &doc.jwks_uri),
+    ] {
+        if !endpoint_ok(endpoint, &issuer) {
+            return Err(DiscoveryError(format!("{name} is not an https URL")));
+        }
+    }
+    if let Some(methods) = &doc.code_challenge_methods_supported
+        && !methods.iter().any(|m| m == "S256")
+    {
+        return Err(DiscoveryError(
+            "the provider does not support PKCE S256".into(),
+        ));
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{"issuer":"https://t.auth0.com/","authorization_endpoint":"https://t.auth0.com/authorize",
+        "token_endpoint":"https://t.auth0.com/oauth/token","jwks_uri":"https://t.auth0.com/.well-known/jwks.json",
+        "code_challenge_methods_supported":["S256","plain"]}"#;
+
+    #[test]
+    fn url_and_valid_document() {
+        assert_eq!(
+            discovery_url("https://t.auth0.com/"),
+            "https://t.auth0.com/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            parse(DOC, "https://t.auth0.com/").unwrap().token_endpoint,
+            "https://t.auth0.com/oauth/token"
+        );
+    }
+
+    #[test]
+    fn issuer_mismatch_and_plain_endpoints_are_refused() {
+        assert!(parse(DOC, "https://t.auth0.com").is_err());
+        let http = DOC.replace("https://t.auth0.com/oauth", "http://t.auth0.com/oauth");
+        assert!(parse(&http, "https://t.auth0.com/").is_err());
+        let no_s256 = DOC.replace("\"S256\",", "");
+        assert!(parse(&no_s256, "https://t.auth0.com/").is_err());
+    }
+}

@@ -1,0 +1,50 @@
+//! The upstream leg: this worker as an OpenID Connect relying party of the identity provider
+//! (Auth0 in production, `idp/` locally).
+//!
+//! Pure parts (`pkce`, `discovery`, `id_token`, `token`) hold every rule and are tested on the
+//! host; `client` does the HTTP and WebCrypto; `callback` is the `/callback` route.
+
+pub mod callback;
+pub mod client;
+pub mod discovery;
+pub mod id_token;
+pub mod pkce;
+pub mod token;
+
+use serde::{Deserialize, Serialize};
+
+/// What `beginUpstream` keeps (encrypted, server-side) between the redirect and the callback.
+#[derive(Serialize, Deserialize)]
+pub struct SignIn {
+    /// The PKCE verifier (RFC 7636 §4.1); never sent until the code exchange.
+    pub verifier: pkce::CodeVerifier,
+    /// The `nonce` the ID token must carry (OIDC Core §3.1.3.7 step 11).
+    pub nonce: String,
+    /// The scopes requested upstream: the ones the user approved.
+    pub scope: Vec<String>,
+}
+
+/// The grant's user id for an upstream subject. The library's token format uses `:` as a
+/// separator, so `%` and `:` are percent-encoded (Auth0's `auth0|…` and `google-oauth2|…` keep
+/// their readable form; a `sub` holding `:` still works).
+pub fn user_id_for_subject(sub: &str) -> String {
+    sub.replace('%', "%25").replace(':', "%3A")
+}
+
+/// Splits a space-separated scope string (RFC 6749 §3.3).
+pub fn split_scope(scope: &str) -> Vec<String> {
+    scope.split_ascii_whitespace().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_has_no_colon_and_is_reversible() {
+        assert_eq!(user_id_for_subject("auth0|dave"), "auth0|dave");
+        assert_eq!(user_id_for_subject("urn:x:100%"), "urn%3Ax%3A100%25");
+        assert!(!user_id_for_subject("a:b").contains(':'));
+        assert_ne!(user_id_for_subject("a%3Ab"), user_id_for_subject("a:b"));
+    }
+}

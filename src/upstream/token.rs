@@ -1,0 +1,205 @@
+//! Token requests to the identity provider and their answers (RFC 6749 §4.1.3, §5, §6), pure.
+
+use base64ct::{Base64, Encoding};
+use serde::Deserialize;
+
+use crate::config::TokenAuthMethod;
+
+/// A successful token response (RFC 6749 §5.1). `Debug` is not derived: it holds tokens.
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// An error response (RFC 6749 §5.2).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorResponse {
+    pub error: String,
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// How a token request ended.
+pub enum TokenOutcome {
+    /// 200 with a usable body.
+    Issued(TokenResponse),
+    /// The provider refused: `invalid_grant` means the grant is gone for good (RFC 6749 §5.2).
+    Refused(ErrorResponse),
+    /// Anything else (5xx, a body that is not what RFC 6749 describes): worth a retry later.
+    Failed(String),
+}
+
+/// Reads a token endpoint answer.
+pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
+    if status == 200 {
+        return match serde_json::from_str::<TokenResponse>(body) {
+            Ok(response)
+                if response
+                    .token_type
+                    .as_deref()
+                    .is_none_or(|t| t.eq_ignore_ascii_case("bearer")) =>
+            {
+                TokenOutcome::Issued(response)
+            }
+            Ok(_) => TokenOutcome::Failed("token_type is not Bearer".into()),
+            Err(e) => TokenOutcome::Failed(format!("token response is not the expected JSON: {e}")),
+        };
+    }
+    match serde_json::from_str::<ErrorResponse>(body) {
+        Ok(error) if (400..500).contains(&status) => TokenOutcome::Refused(error),
+        _ => TokenOutcome::Failed(format!("token endpoint answered HTTP {status}")),
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (WHATWG URL, as browsers send forms).
+pub fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A token request body and, for `client_secret_basic`, its `Authorization` header value.
+pub struct TokenRequest {
+    pub body: String,
+    pub authorization: Option<String>,
+}
+
+/// Adds client authentication (RFC 6749 §2.3.1): in the body (`client_secret_post`) or as HTTP
+/// Basic over the form-urlencoded id and secret (`client_secret_basic`).
+fn authenticate<'a>(
+    mut pairs: Vec<(&'a str, &'a str)>,
+    method: TokenAuthMethod,
+    client_id: &'a str,
+    secret: &'a str,
+) -> TokenRequest {
+    match method {
+        TokenAuthMethod::ClientSecretPost => {
+            pairs.push(("client_id", client_id));
+            pairs.push(("client_secret", secret));
+            TokenRequest {
+                body: form(&pairs),
+                authorization: None,
+            }
+        }
+        TokenAuthMethod::ClientSecretBasic => {
+            let credentials = format!("{}:{}", form_encode(client_id), form_encode(secret));
+            TokenRequest {
+                body: form(&pairs),
+                authorization: Some(format!(
+                    "Basic {}",
+                    Base64::encode_string(credentials.as_bytes())
+                )),
+            }
+        }
+    }
+}
+
+/// The authorization code exchange (RFC 6749 §4.1.3 with the PKCE verifier of RFC 7636 §4.5).
+pub fn code_request(
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    method: TokenAuthMethod,
+    client_id: &str,
+    secret: &str,
+) -> TokenRequest {
+    let pairs = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    authenticate(pairs, method, client_id, secret)
+}
+
+/// The refresh request (RFC 6749 §6).
+pub fn refresh_request(
+    refresh_token: &str,
+    method: TokenAuthMethod,
+    client_id: &str,
+    secret: &str,
+) -> TokenRequest {
+    authenticate(
+        vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+        method,
+        client_id,
+        secret,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_and_basic_authentication() {
+        let post = code_request(
+            "c 1",
+            "http://localhost:8788/callback",
+            "v",
+            TokenAuthMethod::ClientSecretPost,
+            "id",
+            "s&t",
+        );
+        assert!(post.body.contains("code=c+1"));
+        assert!(
+            post.body
+                .contains("redirect_uri=http%3A%2F%2Flocalhost%3A8788%2Fcallback")
+        );
+        assert!(post.body.contains("client_secret=s%26t"));
+        assert!(post.authorization.is_none());
+        let basic = refresh_request("r", TokenAuthMethod::ClientSecretBasic, "id", "s:t");
+        assert!(!basic.body.contains("client_secret"));
+        // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
+        assert_eq!(
+            basic.authorization.as_deref(),
+            Some(format!("Basic {}", Base64::encode_string(b"id:s%3At")).as_str())
+        );
+    }
+
+    #[test]
+    fn responses_are_classified() {
+        assert!(matches!(
+            parse_response(
+                200,
+                r#"{"access_token":"a","token_type":"Bearer","expires_in":60}"#
+            ),
+            TokenOutcome::Issued(_)
+        ));
+        assert!(matches!(
+            parse_response(200, r#"{"access_token":"a","token_type":"mac"}"#),
+            TokenOutcome::Failed(_)
+        ));
+        match parse_response(400, r#"{"error":"invalid_grant"}"#) {
+            TokenOutcome::Refused(e) => assert_eq!(e.error, "invalid_grant"),
+            _ => panic!("expected a refusal"),
+        }
+        assert!(matches!(
+            parse_response(503, "down"),
+            TokenOutcome::Failed(_)
+        ));
+        assert!(matches!(
+            parse_response(500, r#"{"error":"server_error"}"#),
+            TokenOutcome::Failed(_)
+        ));
+    }
+}

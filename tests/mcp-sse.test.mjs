@@ -1,0 +1,160 @@
+// The legacy HTTP+SSE transport (/sse, MCP 2024-11-05), end to end: real OAuth sign-in, the real
+// ToDos API, the official MCP TypeScript SDK's SSE client, and raw SSE for what the SDK hides
+// (the endpoint event, keep-alives, another user's token, the idle timeout).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+
+import { SSE_IDLE_TIMEOUT_SECONDS, logEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
+
+let stack;
+let alice;
+let bob;
+
+async function sseClient(token) {
+  const client = new Client({ name: 'mcp-sse-test', version: '1.0.0' });
+  const transport = new SSEClientTransport(new URL(`${stack.mcpOrigin}/sse`), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+function post(endpoint, token, message) {
+  return fetch(endpoint, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: typeof message === 'string' ? message : JSON.stringify(message),
+  });
+}
+
+describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
+  before(async () => {
+    stack = await startMcpStack();
+    [alice, bob] = [await stack.signIn('alice'), await stack.signIn('bob')];
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('the SDK SSE client connects, lists the tools and calls them against the ToDos API', async () => {
+    const { client } = await sseClient(alice.accessToken);
+    try {
+      assert.equal(client.getServerVersion().name, 'mcp-worker');
+      const { tools } = await client.listTools();
+      assert.deepEqual(tools.map((tool) => tool.name), ['whoami', 'list-todos', 'list-billing', 'add-todo', 'complete-todo']);
+      const me = await client.callTool({ name: 'whoami', arguments: {} });
+      assert.equal(me.structuredContent.user.sub, 'alice');
+
+      const title = `sse todo ${Date.now()}`;
+      const added = await client.callTool({ name: 'add-todo', arguments: { title } });
+      assert.equal(added.isError, false);
+      const id = added.structuredContent.todo.id;
+      const completed = await client.callTool({ name: 'complete-todo', arguments: { id } });
+      assert.equal(completed.structuredContent.todo.completed, true);
+      const held = await stack.apiTodos('alice');
+      assert.equal(held.find((t) => t.id === id)?.completed, true, 'the ToDos API holds it, completed');
+      const listed = await client.callTool({ name: 'list-todos', arguments: {} });
+      assert.deepEqual(listed.structuredContent.todos, held);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('the stream starts with the endpoint event, answers POSTs with 202 and keeps alive', async () => {
+    const sse = await openSse(stack.mcpOrigin, alice.accessToken);
+    try {
+      assert.equal(sse.status, 200);
+      assert.match(sse.headers.get('content-type'), /^text\/event-stream/);
+      assert.match(sse.endpoint, /\/sse\/message\?sessionId=[0-9a-f]{32}$/);
+      const accepted = await post(sse.endpoint, alice.accessToken, {
+        jsonrpc: '2.0', id: 7, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      });
+      assert.equal(accepted.status, 202);
+      await accepted.body?.cancel();
+      const answer = await sse.next((item) => item.event === 'message');
+      assert.deepEqual(JSON.parse(answer.data).result.protocolVersion, '2024-11-05');
+
+      const list = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 8, method: 'tools/list' });
+      assert.equal(list.status, 202);
+      await list.body?.cancel();
+      const tools = JSON.parse((await sse.next((item) => item.event === 'message')).data).result.tools;
+      assert.equal(tools[0].outputSchema, undefined, '2024-11-05 tools have no output schema');
+
+      const unknown = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 9, method: 'no/such' });
+      assert.equal(unknown.status, 202);
+      await unknown.body?.cancel();
+      assert.equal(JSON.parse((await sse.next((item) => item.event === 'message')).data).error.code, -32601);
+
+      const broken = await post(sse.endpoint, alice.accessToken, '{"jsonrpc":');
+      assert.equal(broken.status, 400);
+      assert.equal((await broken.json()).error.code, -32700);
+
+      const keepAlive = await sse.next((item) => item.comment !== null, 5_000);
+      assert.ok(keepAlive, 'a keep-alive comment arrives on a quiet stream');
+    } finally {
+      sse.close();
+    }
+  });
+
+  test("an SSE session refuses another user's token, and an unknown session is 404", async () => {
+    const sse = await openSse(stack.mcpOrigin, alice.accessToken);
+    try {
+      const intruder = await post(sse.endpoint, bob.accessToken, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+      assert.equal(intruder.status, 403);
+      await intruder.body?.cancel();
+      const owner = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+      assert.equal(owner.status, 202);
+      await owner.body?.cancel();
+      const answer = JSON.parse((await sse.next((item) => item.event === 'message')).data);
+      assert.equal(answer.id, 2, "only the owner's message was answered on the stream");
+      assert.equal(JSON.parse(answer.result.content[0].text).user.sub, 'alice');
+      assert.ok(logEvents(stack.worker, 'mcp.sse_refused').some((e) => e.poster === 'bob'));
+    } finally {
+      sse.close();
+    }
+    const gone = await post(`${stack.mcpOrigin}/sse/message?sessionId=${'0'.repeat(32)}`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal(gone.status, 404);
+    await gone.body?.cancel();
+    const malformed = await post(`${stack.mcpOrigin}/sse/message?sessionId=../x`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal(malformed.status, 400);
+    await malformed.body?.cancel();
+  });
+
+  test('each message runs with the token that posted it (a refreshed token is used at once)', async () => {
+    const sse = await openSse(stack.mcpOrigin, alice.accessToken);
+    try {
+      // Same grant, new access token: the session accepts it.
+      const refreshed = await fetch(`${stack.mcpOrigin}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: alice.refreshToken, client_id: alice.clientId }),
+      });
+      assert.equal(refreshed.status, 200);
+      const tokens = await refreshed.json();
+      alice = { ...alice, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
+      const accepted = await post(sse.endpoint, tokens.access_token, { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list-todos', arguments: {} } });
+      assert.equal(accepted.status, 202);
+      await accepted.body?.cancel();
+      const answer = JSON.parse((await sse.next((item) => item.event === 'message')).data);
+      assert.equal(answer.result.isError, false);
+    } finally {
+      sse.close();
+    }
+  });
+
+  test('an idle session ends and is forgotten', async () => {
+    const sse = await openSse(stack.mcpOrigin, alice.accessToken);
+    const deadline = Date.now() + (SSE_IDLE_TIMEOUT_SECONDS + 15) * 1000;
+    while (!sse.ended() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.ok(sse.ended(), 'the stream was closed by the server');
+    const late = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    assert.equal(late.status, 404);
+    await late.body?.cancel();
+    assert.ok(logEvents(stack.worker, 'mcp.sse_closed').some((e) => e.reason === 'idle'));
+    assert.ok(logEvents(stack.worker, 'mcp.sse_opened').length >= 3);
+  });
+});

@@ -1,0 +1,383 @@
+// The MCP worker as OAuth 2.1 authorization server, signing users in through the local identity
+// provider. End to end: the real worker under wrangler dev, the real IdP, and an HTTP client that
+// plays the MCP client and the user's browser. Only what goes over the wire is asserted.
+//
+//   node_modules/.bin/node --test tests/oauth-*.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  CLIENT_REDIRECT,
+  CookieJar,
+  authorize,
+  authorizeUrl,
+  callMcp,
+  cancelUpstream,
+  createPkcePair,
+  parseConsent,
+  registerClient,
+  signInUpstream,
+  signedInClient,
+  startStack,
+  submitConsent,
+  tokenRequest,
+} from './support/oauth-client.mjs';
+
+const ALL_SCOPES = 'openid email profile offline_access read:todos read:billing write:todos';
+
+/** Lines of the worker's structured log with `event`. */
+function logEvents(worker, event) {
+  return worker
+    .logText()
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      try {
+        return JSON.parse(line.replace(/\u001b\[[0-9;]*m/g, ''));
+      } catch {
+        return null;
+      }
+    })
+    .filter((entry) => entry && entry.event === event);
+}
+
+describe('the MCP worker as authorization server', () => {
+  let stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('publishes authorization server and protected resource metadata, at the root and for /mcp and /sse', async () => {
+    const as = await fetch(`${stack.workerUrl}/.well-known/oauth-authorization-server`, { headers: { origin: 'http://localhost:6274' } });
+    assert.equal(as.status, 200);
+    assert.equal(as.headers.get('access-control-allow-origin'), 'http://localhost:6274');
+    const metadata = await as.json();
+    assert.equal(metadata.issuer, stack.workerUrl);
+    assert.equal(metadata.authorization_endpoint, `${stack.workerUrl}/authorize`);
+    assert.equal(metadata.token_endpoint, `${stack.workerUrl}/token`);
+    assert.equal(metadata.registration_endpoint, `${stack.workerUrl}/register`);
+    assert.deepEqual(metadata.code_challenge_methods_supported, ['S256']);
+    assert.deepEqual(metadata.scopes_supported, ALL_SCOPES.split(' '));
+    for (const path of ['', '/mcp', '/sse']) {
+      const prm = await fetch(`${stack.workerUrl}/.well-known/oauth-protected-resource${path}`);
+      assert.equal(prm.status, 200, path);
+      const body = await prm.json();
+      assert.equal(body.resource, stack.workerUrl);
+      assert.deepEqual(body.authorization_servers, [stack.workerUrl]);
+      assert.ok(body.scopes_supported.includes('read:todos'));
+    }
+    const challenge = await fetch(`${stack.workerUrl}/mcp`);
+    assert.equal(challenge.status, 401);
+    assert.match(challenge.headers.get('www-authenticate'), /resource_metadata="http:\/\/localhost:\d+\/\.well-known\/oauth-protected-resource"/);
+  });
+
+  test('registration → authorize → consent → sign-in → callback → token → /mcp → refresh → revocation', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const { redirect, pkce, offered } = await authorize(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, login: 'alice' });
+    assert.deepEqual(offered, ALL_SCOPES.split(' '));
+    assert.equal(redirect.searchParams.get('state'), 'state-123');
+    assert.equal(redirect.searchParams.get('iss'), stack.workerUrl); // RFC 9207
+    const code = redirect.searchParams.get('code');
+    assert.ok(code);
+
+    const tokens = await tokenRequest(stack.workerUrl, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: CLIENT_REDIRECT,
+      client_id: client.client_id,
+      code_verifier: pkce.verifier,
+    });
+    assert.equal(tokens.status, 200);
+    assert.equal(tokens.headers.get('cache-control'), 'no-store');
+    assert.ok(tokens.body.refresh_token);
+    assert.ok(tokens.body.expires_in <= 3600);
+    assert.equal(tokens.body.scope, ALL_SCOPES);
+
+    const me = await callMcp(stack.workerUrl, tokens.body.access_token);
+    assert.equal(me.status, 200);
+    assert.equal(me.body.user.sub, 'alice');
+    assert.equal(me.body.user.email, 'alice@example.com');
+    assert.deepEqual(me.body.scopes, ALL_SCOPES.split(' '));
+    assert.ok(!JSON.stringify(me.body).includes(tokens.body.access_token));
+
+    const refreshed = await tokenRequest(stack.workerUrl, {
+      grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: client.client_id,
+    });
+    assert.equal(refreshed.status, 200);
+    assert.notEqual(refreshed.body.refresh_token, tokens.body.refresh_token); // rotation (OAuth 2.1 §4.3.1)
+    assert.equal((await callMcp(stack.workerUrl, refreshed.body.access_token)).status, 200);
+
+    const revoked = await tokenRequest(stack.workerUrl, { token: refreshed.body.access_token, client_id: client.client_id });
+    assert.equal(revoked.status, 200);
+    assert.equal((await callMcp(stack.workerUrl, refreshed.body.access_token)).status, 401);
+    const revokedRefresh = await tokenRequest(stack.workerUrl, { token: refreshed.body.refresh_token, client_id: client.client_id });
+    assert.equal(revokedRefresh.status, 200);
+    const afterRevocation = await tokenRequest(stack.workerUrl, {
+      grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token, client_id: client.client_id,
+    });
+    assert.equal(afterRevocation.status, 400);
+    assert.equal(afterRevocation.body.error, 'invalid_grant');
+
+    for (const event of ['consent.shown', 'consent.approved', 'upstream.redirect', 'callback.received', 'code.exchanged', 'id_token.validated', 'grant.completed', 'token.issued', 'token.refreshed', 'token.revoked']) {
+      assert.ok(logEvents(stack.worker, event).length > 0, `log has ${event}`);
+    }
+    const log = stack.worker.logText();
+    for (const secret of [tokens.body.access_token, tokens.body.refresh_token, code, pkce.verifier, 'local-dev-secret-change-me']) {
+      assert.ok(!log.includes(secret), 'no token, code, verifier or secret in the log');
+    }
+  });
+
+  test('a replayed authorization code is refused and revokes what it issued (OAuth 2.1 §4.1.3)', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const { redirect, pkce } = await authorize(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, login: 'alice' });
+    const exchange = () => tokenRequest(stack.workerUrl, {
+      grant_type: 'authorization_code', code: redirect.searchParams.get('code'), redirect_uri: CLIENT_REDIRECT, client_id: client.client_id, code_verifier: pkce.verifier,
+    });
+    const first = await exchange();
+    assert.equal(first.status, 200);
+    const replay = await exchange();
+    assert.equal(replay.status, 400);
+    assert.equal(replay.body.error, 'invalid_grant');
+    assert.equal((await callMcp(stack.workerUrl, first.body.access_token)).status, 401);
+  });
+
+  test('a wrong PKCE verifier is refused at the token endpoint (RFC 7636 §4.6)', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const { redirect } = await authorize(stack.workerUrl, { clientId: client.client_id, scope: 'openid', login: 'alice' });
+    const tokens = await tokenRequest(stack.workerUrl, {
+      grant_type: 'authorization_code', code: redirect.searchParams.get('code'), redirect_uri: CLIENT_REDIRECT, client_id: client.client_id, code_verifier: createPkcePair().verifier,
+    });
+    assert.equal(tokens.status, 400);
+    assert.equal(tokens.body.error, 'invalid_grant');
+  });
+
+  test('the user ticks fewer scopes: the grant and its tokens hold only those', async () => {
+    const { tokens } = await signedInClient(stack.workerUrl, { login: 'bob', consentScopes: ['openid', 'offline_access', 'read:todos'] });
+    assert.equal(tokens.scope, 'openid offline_access read:todos');
+    const me = await callMcp(stack.workerUrl, tokens.access_token);
+    assert.deepEqual(me.body.scopes, ['openid', 'offline_access', 'read:todos']);
+    const exchanged = logEvents(stack.worker, 'code.exchanged').at(-1);
+    assert.ok(!exchanged.scope.includes('read:billing'), 'only the ticked scopes were requested upstream');
+  });
+
+  test('a subject with | and : still signs in (user id has no colon)', async () => {
+    const { tokens } = await signedInClient(stack.workerUrl, { login: 'auth0|dave' });
+    assert.equal((await callMcp(stack.workerUrl, tokens.access_token)).body.user.sub, 'auth0|dave');
+    const { tokens: colon } = await signedInClient(stack.workerUrl, { login: 'urn:test:erin' });
+    const me = await callMcp(stack.workerUrl, colon.access_token);
+    assert.equal(me.status, 200);
+    assert.equal(me.body.user.sub, 'urn:test:erin');
+    assert.equal(logEvents(stack.worker, 'grant.completed').at(-1).user, 'urn%3Atest%3Aerin');
+  });
+
+  test('Deny redirects access_denied with state and iss, and issues nothing', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const jar = new CookieJar();
+    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const { handle } = parseConsent(await page.text());
+    const denied = await submitConsent(jar, stack.workerUrl, { handle, decision: 'deny' });
+    assert.equal(denied.status, 302);
+    const location = new URL(denied.headers.get('location'));
+    assert.ok(location.href.startsWith(CLIENT_REDIRECT));
+    assert.equal(location.searchParams.get('error'), 'access_denied');
+    assert.equal(location.searchParams.get('state'), 'state-123');
+    assert.equal(location.searchParams.get('iss'), stack.workerUrl);
+    assert.equal(location.searchParams.get('code'), null);
+    // The handle was single use.
+    const again = await submitConsent(jar, stack.workerUrl, { handle, decision: 'approve', scopes: ['openid'] });
+    assert.equal(again.status, 400);
+  });
+
+  test('an upstream error comes back to the client as access_denied', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const jar = new CookieJar();
+    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const { handle, scopes } = parseConsent(await page.text());
+    const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
+    const callback = await cancelUpstream(jar, new URL(approved.headers.get('location')), stack.workerUrl);
+    assert.ok(callback.searchParams.get('error'), 'the IdP sent an error');
+    const back = await jar.fetch(callback);
+    assert.equal(back.status, 302);
+    const location = new URL(back.headers.get('location'));
+    assert.ok(location.href.startsWith(CLIENT_REDIRECT));
+    assert.equal(location.searchParams.get('error'), 'access_denied');
+    assert.equal(location.searchParams.get('state'), 'state-123');
+    assert.equal(location.searchParams.get('iss'), stack.workerUrl);
+  });
+
+  test('remembered consent skips the page; asking for more brings it back', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const jar = new CookieJar();
+    const first = await authorize(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos', remember: true, jar });
+    assert.equal(first.consentShown, true);
+    assert.ok(first.redirect.searchParams.get('code'));
+    const second = await authorize(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos', jar });
+    assert.equal(second.consentShown, false);
+    assert.ok(second.redirect.searchParams.get('code'));
+    assert.ok(logEvents(stack.worker, 'consent.remembered').length > 0);
+    // More scopes than were approved: the page is shown again.
+    const more = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos write:todos', challenge: createPkcePair().challenge }));
+    assert.equal(more.status, 200);
+    // Another browser is asked again.
+    const other = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos', challenge: createPkcePair().challenge }), { redirect: 'manual' });
+    assert.equal(other.status, 200);
+  });
+
+  test('a replayed state is refused, and a callback without the browser cookie is refused', async () => {
+    const client = await registerClient(stack.workerUrl);
+    // Replay: the same callback URL a second time, in the same browser.
+    const jar = new CookieJar();
+    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const { handle, scopes } = parseConsent(await page.text());
+    const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
+    const callback = await signInUpstream(jar, new URL(approved.headers.get('location')), { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
+    const first = await jar.fetch(callback);
+    assert.equal(first.status, 302);
+    assert.ok(new URL(first.headers.get('location')).searchParams.get('code'));
+    const replayed = await jar.fetch(callback);
+    assert.equal(replayed.status, 400);
+    assert.equal(replayed.headers.get('location'), null);
+
+    // Another browser (no binding cookie) presenting a fresh, valid state.
+    const jar2 = new CookieJar();
+    const page2 = await jar2.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const consent2 = parseConsent(await page2.text());
+    const approved2 = await submitConsent(jar2, stack.workerUrl, { handle: consent2.handle, scopes: consent2.scopes });
+    const callback2 = await signInUpstream(jar2, new URL(approved2.headers.get('location')), { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
+    const stolen = await fetch(callback2, { redirect: 'manual' });
+    assert.equal(stolen.status, 400);
+    assert.equal(stolen.headers.get('location'), null);
+  });
+
+  test('a consent post from another browser (no binding cookie) is refused', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const jar = new CookieJar();
+    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const { handle, scopes } = parseConsent(await page.text());
+    const forged = await submitConsent(new CookieJar(), stack.workerUrl, { handle, scopes });
+    assert.equal(forged.status, 400);
+    assert.equal(forged.headers.get('location'), null);
+  });
+
+  test('an unregistered redirect URI is rendered as an error and never redirected to', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const response = await fetch(
+      authorizeUrl(stack.workerUrl, { clientId: client.client_id, redirectUri: 'https://attacker.example/cb', scope: ALL_SCOPES, challenge: createPkcePair().challenge }),
+      { redirect: 'manual' },
+    );
+    assert.equal(response.status, 400);
+    assert.equal(response.headers.get('location'), null);
+    assert.match(response.headers.get('content-type'), /text\/html/);
+    assert.ok(!(await response.text()).includes('attacker.example'));
+    const unknownClient = await fetch(authorizeUrl(stack.workerUrl, { clientId: 'nobody', scope: 'openid', challenge: createPkcePair().challenge }), { redirect: 'manual' });
+    assert.equal(unknownClient.status, 400);
+    assert.equal(unknownClient.headers.get('location'), null);
+  });
+
+  test('missing or plain PKCE is refused, for public and confidential clients', async () => {
+    const publicClient = await registerClient(stack.workerUrl);
+    const confidential = await registerClient(stack.workerUrl, { token_endpoint_auth_method: 'client_secret_post' });
+    const verifier = createPkcePair().verifier; // plain: challenge = verifier
+    for (const client of [publicClient, confidential]) {
+      for (const params of [{}, { challenge: verifier, method: 'plain' }]) {
+        const response = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid', ...params }), { redirect: 'manual' });
+        assert.notEqual(response.status, 200, 'no consent page');
+        if (response.status === 302) {
+          const location = new URL(response.headers.get('location'));
+          assert.ok(location.href.startsWith(CLIENT_REDIRECT));
+          assert.equal(location.searchParams.get('error'), 'invalid_request');
+          assert.equal(location.searchParams.get('code'), null);
+        } else {
+          assert.equal(response.status, 400);
+        }
+      }
+    }
+  });
+
+  test('a client_name carrying HTML and script is rendered inert', async () => {
+    const evil = '<img src=x onerror=alert(1)><script>alert("x")</script>';
+    const client = await registerClient(stack.workerUrl, { client_name: evil });
+    const response = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid', challenge: createPkcePair().challenge }), { redirect: 'manual' });
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    assert.ok(!html.includes('<script>alert'));
+    assert.ok(!html.includes('<img src=x'));
+    assert.ok(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'));
+    assert.match(response.headers.get('content-security-policy'), /default-src 'none'/);
+  });
+
+  test('the consent page cannot be framed or cached, and its cookie is __Host-, HttpOnly, SameSite', async () => {
+    const client = await registerClient(stack.workerUrl);
+    const response = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }), { redirect: 'manual' });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-frame-options'), 'DENY');
+    assert.match(response.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+    assert.match(response.headers.get('cache-control'), /no-store/);
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('__Host-'));
+    assert.ok(cookie, 'a __Host- binding cookie');
+    assert.match(cookie, /; Secure/);
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; SameSite=Lax/);
+    assert.match(cookie, /; Path=\//);
+    const html = await response.text();
+    assert.ok(html.includes('an app on your computer'), 'loopback warning');
+    assert.ok(html.includes('127.0.0.1'), 'redirect host shown');
+  });
+});
+
+describe('upstream token lifecycle (identity provider with 90 s access tokens)', () => {
+  let stack;
+  before(async () => {
+    stack = await startStack({ accessTokenTtl: 90 });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('the MCP token never outlives the upstream one, and the refresh grant refreshes upstream', async () => {
+    const { client, tokens } = await signedInClient(stack.workerUrl, { login: 'alice' });
+    assert.ok(tokens.expires_in <= 90, `MCP token lives ${tokens.expires_in}s, upstream 90s`);
+    assert.equal((await callMcp(stack.workerUrl, tokens.access_token)).status, 200);
+    const refreshed = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(refreshed.status, 200);
+    const after = await callMcp(stack.workerUrl, refreshed.body.access_token);
+    assert.equal(after.status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let wrangler flush the log
+    const upstream = logEvents(stack.worker, 'upstream.refreshed').at(-1);
+    assert.ok(upstream, 'the upstream token was refreshed');
+    assert.equal(upstream.rotated, true, 'the rotated upstream refresh token was kept');
+    assert.ok(refreshed.body.expires_in <= 90);
+    // And again: the kept (rotated) upstream refresh token works.
+    const again = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token, client_id: client.client_id });
+    assert.equal(again.status, 200);
+  });
+
+  test('upstream invalid_grant ends the grant', async () => {
+    const { client, tokens } = await signedInClient(stack.workerUrl, { login: 'bob' });
+    assert.equal((await callMcp(stack.workerUrl, tokens.access_token)).status, 200);
+    await stack.restartIdp(); // the IdP forgets every grant: its refresh token is now invalid_grant
+    const refreshed = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(refreshed.status, 400);
+    assert.equal(refreshed.body.error, 'invalid_grant');
+    assert.equal((await callMcp(stack.workerUrl, tokens.access_token)).status, 401, 'the grant and its tokens are revoked');
+    const retry = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+    assert.equal(retry.body.error, 'invalid_grant');
+  });
+
+  test('an unreachable identity provider answers temporarily_unavailable, never a 500, and keeps the grant', async () => {
+    const { client, tokens } = await signedInClient(stack.workerUrl, { login: 'carol' });
+    await stack.idp.close();
+    try {
+      const refreshed = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id });
+      assert.equal(refreshed.status, 503);
+      assert.equal(refreshed.body.error, 'temporarily_unavailable');
+      assert.equal((await callMcp(stack.workerUrl, tokens.access_token)).status, 200, 'the grant is kept');
+    } finally {
+      await stack.restartIdp();
+    }
+  });
+});
