@@ -11,7 +11,7 @@
 // dev runners build once up front and then start several wrangler processes that must not race.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureToolchain, ROOT } from './lib/toolchain.mjs';
 
@@ -40,24 +40,35 @@ export function buildWorker(crate, profile = process.env.BUILD_PROFILE || 'relea
   // cargo leaves the artifact untouched when nothing changed: skip the post-processing then.
   if (existsSync(wasm) && existsSync(stamp) && statSync(wasm).mtimeMs >= statSync(artifact).mtimeMs) return wasm;
 
-  mkdirSync(outDir, { recursive: true });
-  step(wasmBindgen, ['--target', 'web', '--no-typescript', '--out-dir', outDir, artifact]);
+  // Post-process into a fresh folder and swap it in whole, so an interrupted build never leaves
+  // a half-written or unoptimised module that a later run would take as up to date.
+  const staging = `${outDir}.staging-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const stagedWasm = join(staging, `${stem}_bg.wasm`);
+  step(wasmBindgen, ['--target', 'web', '--no-typescript', '--out-dir', staging, artifact]);
   if (profile === 'release') {
-    const optimised = `${wasm}.opt`;
+    const optimised = `${stagedWasm}.opt`;
     // The features are the ones rustc enables by default for wasm32 today; V8 supports them all.
     step(join(ROOT, 'node_modules', '.bin', 'wasm-opt'), [
       '-Oz', '--strip-debug', '--strip-producers',
       '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals',
       '--enable-nontrapping-float-to-int', '--enable-reference-types', '--enable-multivalue',
-      wasm, '-o', optimised,
+      stagedWasm, '-o', optimised,
     ]);
-    renameSync(optimised, wasm);
+    renameSync(optimised, stagedWasm);
   }
-  for (const other of ['release', 'dev']) {
-    const file = join(outDir, `.profile-${other}`);
-    if (existsSync(file) && other !== profile) step('rm', ['-f', file]);
+  writeFileSync(join(staging, `.profile-${profile}`), '');
+  // Another build of the same crate may land between the two steps: then try once more.
+  for (let attempt = 0; ; attempt += 1) {
+    rmSync(outDir, { recursive: true, force: true });
+    try {
+      renameSync(staging, outDir);
+      break;
+    } catch (error) {
+      if (attempt > 0 || !['ENOTEMPTY', 'EEXIST'].includes(error.code)) throw error;
+    }
   }
-  step('touch', [stamp]);
   if (!existsSync(glue)) throw new Error(`wasm-bindgen produced no ${glue}`);
   return wasm;
 }

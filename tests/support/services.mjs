@@ -23,6 +23,16 @@ export const WORKERS = {
 
 const running = new Set();
 
+// wrangler's dev registry is how a Service Binding finds the worker it names among the local
+// `wrangler dev` processes. The default registry is shared by every wrangler on the machine, so
+// another run's `todos-api` coming and going would make this run's MCP worker reload mid-test.
+// Each process that starts workers gets a registry of its own.
+let registry;
+function registryPath() {
+  registry ??= mkdtempSync(join(tmpdir(), 'wrangler-registry-'));
+  return registry;
+}
+
 function stopAllSync() {
   for (const child of running) {
     try {
@@ -34,6 +44,13 @@ function stopAllSync() {
   running.clear();
 }
 process.on('exit', stopAllSync);
+// 'exit' does not run when the process is killed by a signal: stop the children first.
+for (const signal of ['SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    stopAllSync();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export function freePort() {
@@ -160,9 +177,12 @@ export async function startIdp({ port, env = {}, echo = false } = {}) {
  * Build first (`buildAll()`): the worker's `[build] command` is skipped here so that parallel
  * starts do not race on the build output.
  * @param {{ name: 'mcp-worker'|'todos-api', port?: number, vars?: Record<string, string>,
- *   persistTo?: string, echo?: boolean, logLevel?: string, env?: Record<string, string> }} options
+ *   persistTo?: string, echo?: boolean, logLevel?: string, env?: Record<string, string>,
+ *   extraArgs?: string[] }} options
+ * `logLevel` is wrangler's: at its default `log` the workers' own JSON log lines (console.log)
+ * are shown; wrangler's `info` would hide them.
  */
-export async function startWorker({ name, port, vars = {}, persistTo, echo = false, logLevel = 'info', env = {} }) {
+export async function startWorker({ name, port, vars = {}, persistTo, echo = false, logLevel = 'log', env = {}, extraArgs = [] }) {
   const worker = WORKERS[name];
   if (!worker) throw new Error(`unknown worker ${name}`);
   const chosen = port ?? (await freePort());
@@ -176,9 +196,15 @@ export async function startWorker({ name, port, vars = {}, persistTo, echo = fal
     '--log-level', logLevel,
     '--show-interactive-dev-session=false',
     ...Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
+    ...extraArgs,
   ];
   const handle = spawnGroup(WRANGLER, args, {
-    env: { SKIP_WORKER_BUILD: '1', PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`, ...env },
+    env: {
+      SKIP_WORKER_BUILD: '1',
+      WRANGLER_REGISTRY_PATH: registryPath(),
+      PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+      ...env,
+    },
     name,
     echo,
   });
