@@ -28,6 +28,8 @@ extern "C" {
         extractable: bool,
         usages: &Array,
     ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = sign)]
+    fn subtle_sign(algorithm: &str, key: &JsValue, data: &[u8]) -> Result<Promise, JsValue>;
     #[wasm_bindgen(catch, js_namespace = ["crypto", "subtle"], js_name = verify)]
     fn subtle_verify(
         algorithm: &JsValue,
@@ -385,6 +387,87 @@ impl OAuthApi {
     }
 }
 
+/// One grant as `listUserGrants()` summarises it (no props, no token).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantSummary {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    #[serde(default)]
+    pub expires_at: Option<u64>,
+    /// The exact redirect URI of the authorization request (absent on older grants).
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+}
+
+/// The public facts of a registered client (`lookupClient()`), without its secret.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSummary {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+impl OAuthApi {
+    /// `listUserGrants()`, every page: the grants of `user_id`.
+    pub async fn list_user_grants(&self, user_id: &str) -> Result<Vec<GrantSummary>, HelperError> {
+        let mut grants = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let options = Object::new();
+            if let Some(cursor) = &cursor {
+                let _ = Reflect::set(&options, &"cursor".into(), &cursor.as_str().into());
+            }
+            let page = self
+                .call("listUserGrants", &[&user_id.into(), options.as_ref()])
+                .await?;
+            let items: Vec<GrantSummary> =
+                from_js(get(&page, "items"), "the grant list").map_err(HelperError::Other)?;
+            grants.extend(items);
+            cursor = get_string(&page, "cursor").filter(|c| !c.is_empty());
+            if cursor.is_none() {
+                return Ok(grants);
+            }
+        }
+    }
+
+    /// `revokeGrant()`: deletes the grant of `user_id` with its access and refresh tokens.
+    pub async fn revoke_grant(&self, grant_id: &str, user_id: &str) -> Result<(), HelperError> {
+        self.call("revokeGrant", &[&grant_id.into(), &user_id.into()])
+            .await
+            .map(|_| ())
+    }
+
+    /// `lookupClient()`: the client's name and redirect URIs, or `None` when it is gone.
+    pub async fn lookup_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ClientSummary>, HelperError> {
+        let client = self.call("lookupClient", &[&client_id.into()]).await?;
+        if client.is_null() || client.is_undefined() {
+            return Ok(None);
+        }
+        let view = Object::new();
+        for key in ["clientId", "clientName", "redirectUris"] {
+            let value = get(&client, key);
+            if !value.is_undefined() && !value.is_null() {
+                let _ = Reflect::set(&view, &key.into(), &value);
+            }
+        }
+        from_js(view.into(), "the client")
+            .map(Some)
+            .map_err(HelperError::Other)
+    }
+}
+
 /// What `OAuthProvider` verified about the bearer token of an API request (`ctx.auth`), without
 /// the token itself.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -499,6 +582,23 @@ pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| describe_js_error(&e))?;
     Ok(js_sys::Uint8Array::new(&digest).to_vec())
+}
+
+/// HMAC-SHA256 (RFC 2104) of `data` under `key`, through WebCrypto.
+pub async fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
+    let algorithm = to_js(&serde_json::json!({"name": "HMAC", "hash": "SHA-256"}))?;
+    let usages = Array::of1(&"sign".into());
+    let raw = js_sys::Uint8Array::from(key);
+    let promise = subtle_import_key("raw", raw.as_ref(), &algorithm, false, &usages)
+        .map_err(|e| describe_js_error(&e))?;
+    let key = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    let promise = subtle_sign("HMAC", &key, data).map_err(|e| describe_js_error(&e))?;
+    let mac = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    Ok(js_sys::Uint8Array::new(&mac).to_vec())
 }
 
 /// Verifies a JWS signature (RFC 7515) with a public JWK through WebCrypto. Supports `RS256`

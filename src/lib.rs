@@ -7,11 +7,13 @@
 //! grant's props). The provider calls [`token_exchange`] on every code and refresh grant.
 //! The Cron Trigger runs [`scheduled`], which sweeps `OAUTH_KV` ([`purge`]).
 
+pub mod account;
 pub mod authorize;
 pub mod bindings;
 pub mod config;
 pub mod error;
 pub mod grant;
+pub mod key_lock;
 pub mod log;
 pub mod mcp;
 pub mod purge;
@@ -107,20 +109,38 @@ fn metadata_alias(req: &Request) -> worker::Result<Option<Request>> {
     Ok(Some(Request::new_with_init(url.as_str(), &init)?))
 }
 
-/// What a token-endpoint request is, for the log (never its token or secret).
-async fn token_request_kind(req: &Request) -> Option<(String, Option<String>)> {
+/// What a token-endpoint request is: its kind and client, for the log (never its token or
+/// secret), and the grant its code or refresh token belongs to, for [`key_lock`].
+struct TokenRequestKind {
+    kind: String,
+    client_id: Option<String>,
+    grant: Option<String>,
+}
+
+async fn token_request_kind(req: &Request) -> Option<TokenRequestKind> {
     let mut copy = req.clone().ok()?;
     let form = copy.form_data().await.ok()?;
     let field = |name: &str| match form.get(name) {
         Some(worker::FormEntry::Field(value)) => Some(value),
         _ => None,
     };
-    let kind = match field("grant_type") {
-        Some(grant) => grant,
-        None if field("token").is_some() => "revocation".to_owned(),
+    let (kind, grant) = match field("grant_type") {
+        Some(grant_type) => {
+            let token = match grant_type.as_str() {
+                "authorization_code" => field("code"),
+                "refresh_token" => field("refresh_token"),
+                _ => None,
+            };
+            (grant_type, token.as_deref().and_then(key_lock::grant_key))
+        }
+        None if field("token").is_some() => ("revocation".to_owned(), None),
         None => return None,
     };
-    Some((kind, field("client_id")))
+    Some(TokenRequestKind {
+        kind,
+        client_id: field("client_id"),
+        grant,
+    })
 }
 
 /// The worker's fetch: the outermost step, before the provider.
@@ -143,19 +163,25 @@ pub async fn fetch(
         _ => req,
     };
     let is_token = req.method() == Method::Post && req.path() == endpoints::TOKEN;
-    let kind = if is_token && log::enabled(log::Level::Debug) {
+    let kind = if is_token {
         token_request_kind(&req).await
     } else {
         None
     };
+    // Code and refresh grants of one grant run one at a time in this isolate (`key_lock`:
+    // overlapping refreshes would present a rotated upstream refresh token and end the grant).
+    let _held = match kind.as_ref().and_then(|k| k.grant.clone()) {
+        Some(grant) => Some(key_lock::lock(grant).await),
+        None => None,
+    };
     let response = bindings::provider_fetch(&provider, req.inner(), &env, &ctx)
         .await
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    if let Some((kind, client_id)) = kind
+    if let Some(kind) = kind
         && response.status() == 200
-        && kind == "revocation"
+        && kind.kind == "revocation"
     {
-        log::debug("token.revoked", json!({ "client_id": client_id }));
+        log::debug("token.revoked", json!({ "client_id": kind.client_id }));
     }
     Ok(response)
 }
@@ -181,6 +207,7 @@ async fn route(req: Request, env: &Env) -> Result<Response, AppError> {
         (Method::Get, endpoints::AUTHORIZE) => authorize::show(req, env, &config).await,
         (Method::Post, endpoints::AUTHORIZE) => authorize::decide(req, env, &config).await,
         (Method::Get, endpoints::CALLBACK) => upstream::callback::handle(req, env, &config).await,
+        (_, path) if account::handles(path) => account::serve(req, env, &config).await,
         (_, endpoints::AUTHORIZE | endpoints::CALLBACK | endpoints::HEALTH) => {
             let response = Response::error("Method Not Allowed", 405)?;
             let allow = if req.path() == endpoints::AUTHORIZE {
@@ -246,10 +273,18 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
                 );
                 json!({ "error": token_exchange::Refusal::unavailable() })
             }
-            Ok(config) => match token_exchange::run(input, &config).await {
-                Ok(outcome) => json!({ "ok": outcome }),
-                Err(refusal) => json!({ "error": refusal }),
-            },
+            Ok(config) => {
+                // The account page shows when a grant was last refreshed (the library keeps no
+                // such time); a failure to record it never fails the exchange.
+                if input.grant_type == "refresh_token" {
+                    let now = bindings::now_seconds();
+                    account::grants::record_refresh(&env, &input.grant_id, now).await;
+                }
+                match token_exchange::run(input, &config).await {
+                    Ok(outcome) => json!({ "ok": outcome }),
+                    Err(refusal) => json!({ "error": refusal }),
+                }
+            }
         },
     };
     bindings::to_js(&answer).map_err(|e| JsValue::from_str(&e))

@@ -36,7 +36,8 @@ pub struct ConsentView<'a> {
     pub handle: &'a str,
 }
 
-const STYLE: &str = r#"
+/// The pages' shared stylesheet (inline: no external assets), also used by `crate::account`.
+pub const STYLE: &str = r#"
 :root{color-scheme:light dark;--bg:#f4f5f7;--card:#fff;--text:#1d2330;--muted:#5b6475;--line:#e2e5ea;--accent:#2f5bea;--warn-bg:#fff6e0;--warn:#8a5a00}
 @media (prefers-color-scheme:dark){:root{--bg:#14171c;--card:#1e222a;--text:#e8ebf0;--muted:#9aa3b2;--line:#2e3440;--accent:#6d8dff;--warn-bg:#3a2f12;--warn:#f3c66b}}
 *{box-sizing:border-box}body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:var(--bg);color:var(--text);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding:24px}

@@ -127,11 +127,30 @@ async fn send_with_signal(
 /// The identity provider, as configured.
 pub struct Upstream<'a> {
     config: &'a Config,
+    /// Where the provider sends the browser back (`<PUBLIC_URL>/callback` for MCP grants).
+    redirect_uri: String,
+    /// Auth0's `audience`: set for MCP grants (the ToDos API), not for identity-only sign-ins.
+    audience: Option<&'a str>,
 }
 
 impl<'a> Upstream<'a> {
+    /// The sign-in behind an MCP grant: back to `/callback`, with the ToDos API audience.
     pub fn new(config: &'a Config) -> Self {
-        Upstream { config }
+        Upstream {
+            config,
+            redirect_uri: config.callback_url(),
+            audience: config.audience.as_deref(),
+        }
+    }
+
+    /// A sign-in that only establishes who the user is (the `/account` page): back to
+    /// `redirect_uri`, without an API audience, so no API access token is asked for.
+    pub fn identity_only(config: &'a Config, redirect_uri: String) -> Self {
+        Upstream {
+            config,
+            redirect_uri,
+            audience: None,
+        }
     }
 
     /// The discovery document, fetched once per isolate and hour.
@@ -230,13 +249,13 @@ impl<'a> Upstream<'a> {
             query
                 .append_pair("response_type", "code")
                 .append_pair("client_id", &self.config.client_id)
-                .append_pair("redirect_uri", &self.config.callback_url())
+                .append_pair("redirect_uri", &self.redirect_uri)
                 .append_pair("scope", &scope.join(" "))
                 .append_pair("state", state)
                 .append_pair("nonce", nonce)
                 .append_pair("code_challenge", challenge)
                 .append_pair("code_challenge_method", "S256");
-            if let Some(audience) = &self.config.audience {
+            if let Some(audience) = self.audience {
                 query.append_pair("audience", audience);
             }
         }
@@ -264,7 +283,7 @@ impl<'a> Upstream<'a> {
         let c = self.config;
         self.token(token::code_request(
             code,
-            &c.callback_url(),
+            &self.redirect_uri,
             verifier,
             c.token_auth_method,
             &c.client_id,

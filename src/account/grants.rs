@@ -1,0 +1,134 @@
+//! A user's grants as the page and the admin API show them: the library's grant summaries
+//! (`listUserGrants`), the client's name (`lookupClient`), and when the grant was last refreshed.
+//!
+//! The library records no refresh time and its grant metadata cannot be updated after
+//! `completeAuthorization`, so this worker records it: `tokenExchangeCallback` on a
+//! `refresh_token` grant writes `account:refreshed:<grantId>` in `OAUTH_KV` (see
+//! [`record_refresh`]); revoking through this module deletes it.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use worker::Env;
+
+use super::page::GrantView;
+use crate::OAUTH_KV;
+use crate::bindings::{ClientSummary, HelperError, OAuthApi};
+use crate::log;
+
+/// The KV prefix of the last-refresh records (outside the library's `grant:`, `token:`,
+/// `client:` prefixes, so its purge never reads them).
+pub const REFRESHED_PREFIX: &str = "account:refreshed:";
+/// How long a last-refresh record is kept after the last refresh: a grant unused for longer
+/// shows "not since it was granted" rather than keeping a record forever.
+pub const REFRESHED_TTL_SECONDS: u64 = 365 * 24 * 3600;
+
+fn refreshed_key(grant_id: &str) -> String {
+    format!("{REFRESHED_PREFIX}{grant_id}")
+}
+
+/// Records that grant `grant_id` was refreshed at `now`. A failure is logged and ignored: it
+/// must never fail the token request.
+pub async fn record_refresh(env: &Env, grant_id: &str, now: u64) {
+    if grant_id.is_empty() {
+        return;
+    }
+    let written = async {
+        env.kv(OAUTH_KV)?
+            .put(&refreshed_key(grant_id), now.to_string())?
+            .expiration_ttl(REFRESHED_TTL_SECONDS)
+            .execute()
+            .await?;
+        Ok::<(), worker::Error>(())
+    }
+    .await;
+    if let Err(error) = written {
+        log::warn(
+            "account.refresh_not_recorded",
+            json!({ "grant": grant_id, "cause": error.to_string() }),
+        );
+    }
+}
+
+async fn last_refresh(env: &Env, grant_id: &str) -> Option<u64> {
+    let kv = env.kv(OAUTH_KV).ok()?;
+    let text = kv.get(&refreshed_key(grant_id)).text().await.ok()??;
+    text.parse().ok()
+}
+
+/// The host a redirect URI points at.
+fn host_of(uri: &str) -> Option<String> {
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+}
+
+/// Every grant of `user_id`, newest first, with client names and refresh times.
+pub async fn list(api: &OAuthApi, env: &Env, user_id: &str) -> Result<Vec<GrantView>, HelperError> {
+    let mut grants = api.list_user_grants(user_id).await?;
+    grants.sort_by_key(|g| std::cmp::Reverse(g.created_at));
+    let mut clients: HashMap<String, Option<ClientSummary>> = HashMap::new();
+    let mut views = Vec::with_capacity(grants.len());
+    for grant in grants {
+        if !clients.contains_key(&grant.client_id) {
+            // A client that cannot be looked up (deleted, or a CIMD document that does not
+            // resolve right now) still lists its grant, by id, so it can be revoked.
+            let client = api.lookup_client(&grant.client_id).await.unwrap_or(None);
+            clients.insert(grant.client_id.clone(), client);
+        }
+        let client = clients.get(&grant.client_id).cloned().flatten();
+        let redirect_host = grant.redirect_uri.as_deref().and_then(host_of).or_else(|| {
+            client
+                .as_ref()
+                .and_then(|c| c.redirect_uris.first())
+                .and_then(|u| host_of(u))
+        });
+        views.push(GrantView {
+            last_refreshed_at: last_refresh(env, &grant.id).await,
+            id: grant.id,
+            client_name: client.and_then(|c| c.client_name),
+            client_id: grant.client_id,
+            redirect_host,
+            scope: grant.scope,
+            created_at: grant.created_at,
+            expires_at: grant.expires_at,
+        });
+    }
+    Ok(views)
+}
+
+/// What revoking found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// The grant was the user's and is gone, with its tokens.
+    Done { client_id: String },
+    /// The user has no such grant: nothing was touched.
+    NotFound,
+}
+
+/// Revokes grant `grant_id` if, and only if, it belongs to `user_id` (RFC 7009 §2.1: a party
+/// may only revoke what was issued to it; here, the user only their own grants). The library's
+/// `revokeGrant` deletes the grant and every access and refresh token of it, so the client's
+/// tokens fail at once on `/mcp`, `/sse` and `/token`.
+pub async fn revoke(
+    api: &OAuthApi,
+    env: &Env,
+    user_id: &str,
+    grant_id: &str,
+) -> Result<Revoked, HelperError> {
+    let owned = api
+        .list_user_grants(user_id)
+        .await?
+        .into_iter()
+        .find(|g| g.id == grant_id);
+    let Some(grant) = owned else {
+        return Ok(Revoked::NotFound);
+    };
+    api.revoke_grant(&grant.id, user_id).await?;
+    if let Ok(kv) = env.kv(OAUTH_KV) {
+        let _ = kv.delete(&refreshed_key(&grant.id)).await;
+    }
+    Ok(Revoked::Done {
+        client_id: grant.client_id,
+    })
+}
