@@ -72,10 +72,12 @@ impl From<HelperError> for AppError {
 
 /// Headers every HTML page of this worker carries: no framing (MCP security best practices,
 /// clickjacking; RFC 6749 §10.13), no caching of pages holding one-time handles, no referrer
-/// leaking the query, a CSP that allows only the inline style.
+/// leaking the query, a CSP that allows only the inline style. The CSP replaces the bare
+/// `frame-ancestors 'none'` that the library's consent helpers set: one policy that says it all,
+/// rather than two comma-joined ones.
 pub fn secure_html_headers(headers: &Headers) -> worker::Result<()> {
     headers.set("Content-Type", "text/html; charset=utf-8")?;
-    headers.append(
+    headers.set(
         "Content-Security-Policy",
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
     )?;
