@@ -132,6 +132,10 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         other => other.into(),
     };
 
+    // Single use under concurrency too: overlapping posts of one handle run one at a time, so
+    // the library's read-then-delete of the handle sees the earlier post's delete (`key_lock`).
+    let _held = crate::key_lock::lock(format!("consent:{handle}")).await;
+
     if field("decision").as_deref() != Some("approve") {
         let (auth, location, headers) = api.deny_consent(&req, &handle).await.map_err(expired)?;
         log::debug("consent.denied", json!({ "client_id": auth.client_id }));

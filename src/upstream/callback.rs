@@ -40,6 +40,16 @@ fn back_to_client(
 /// Handles the return from the identity provider.
 pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, AppError> {
     let api = OAuthApi::from_env(env)?;
+    // One callback per `state` at a time, so its single use holds under concurrency (`key_lock`).
+    let state = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned());
+    let _held = match state {
+        Some(state) => Some(crate::key_lock::lock(format!("state:{state}")).await),
+        None => None,
+    };
     let (auth, sign_in, headers) = match api.finish_upstream::<SignIn>(&req).await {
         Ok(resumed) => resumed,
         Err(HelperError::Authorization { description, .. }) => {
@@ -206,9 +216,28 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     };
     // Grant metadata is stored unencrypted (it lists and labels grants): a label, nothing secret.
     let metadata = json!({ "label": label, "authorizedAt": bindings::now_seconds() });
-    let location = api
+    // A storage failure here (a KV write refused, a key over KV's 512-byte limit for a very long
+    // `sub`) is told to the validated client as `server_error` (RFC 6749 §4.1.2.1), not an
+    // opaque 500 page that leaves it waiting; nothing was issued.
+    let location = match api
         .complete_authorization(&auth, &user_id, &metadata, &scope, &props)
-        .await?;
+        .await
+    {
+        Ok(location) => location,
+        Err(HelperError::Other(cause)) => {
+            log::error(
+                "grant.store_failed",
+                json!({ "client_id": auth.client_id, "user": user_id, "cause": cause }),
+            );
+            return back_to_client(
+                &auth,
+                "server_error",
+                "The sign-in could not be saved; please try again",
+                headers,
+            );
+        }
+        Err(other) => return Err(other.into()),
+    };
     log::debug(
         "grant.completed",
         json!({ "client_id": auth.client_id, "user": user_id, "scopes": scope }),
