@@ -49,8 +49,11 @@ export function ensureNpmPackages() {
   if (existsSync(marker) && existsSync(NODE22) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) {
     return;
   }
-  log('installing npm packages (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+  log('installing npm packages');
+  // `npm install --no-save` installs exactly what package-lock.json pins, like `npm ci`, but
+  // tolerates an optional platform package that the registry no longer serves (a Windows-only
+  // optional dependency of vite, which the MCP Inspector brings), where `npm ci` refuses the lock.
+  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 
 /** Adds the wasm32-unknown-unknown target to the active Rust toolchain when it is missing. */
