@@ -1,4 +1,4 @@
-// Faults (issue 6): the identity provider and the ToDos API down, failing or slow past the
+// Faults: the identity provider and the ToDos API down, failing or slow past the
 // deadline, and a KV write refused, each during the step that needs them. Each must end in a clear
 // answer, lose nothing, and leave a system that serves again once the fault is gone.
 //

@@ -1,4 +1,4 @@
-// A bounded load through the whole stack (issue 6): real MCP tokens from the real OAuth flow,
+// A bounded load through the whole stack: real MCP tokens from the real OAuth flow,
 // the MCP worker, the real ToDos API. 500 tool calls at concurrency 32 over /mcp and 100 over
 // /sse, with 0 errors. The figures are reported on one line each; timing is never asserted.
 //

@@ -1,4 +1,4 @@
-// Secrets never leak (issue 6): an end-to-end run with every part logging at debug — the MCP
+// Secrets never leak: an end-to-end run with every part logging at debug — the MCP
 // worker and the ToDos API (LOG_LEVEL=debug, wrangler at its `log` level so console.log lines
 // show) and the identity provider — collects every token, code, verifier, client secret, consent
 // handle, state and cookie value issued, and asserts none of them appears in any log line or in

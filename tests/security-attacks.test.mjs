@@ -1,4 +1,4 @@
-// The attack battery (issue 6): each known attack on the MCP worker's OAuth server, its MCP
+// The attack battery: each known attack on the MCP worker's OAuth server, its MCP
 // transports and the ToDos API, run end to end against the real system, must fail in the stated
 // way. SECURITY.md maps each attack to the rule it breaks and to its test here or in
 // tests/oauth-flow.test.mjs, tests/mcp-*.test.mjs, tests/todos-api.test.mjs. Only what goes over
