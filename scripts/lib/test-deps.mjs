@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './toolchain.mjs';
+import { log, ROOT, run } from './toolchain.mjs';
 
 /** Debian's Chromium, the browser the tests drive (override with CHROMIUM_PATH). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -25,16 +25,6 @@ const REQUIREMENTS = join(ROOT, 'tests', 'support', 'python', 'requirements.txt'
 
 /** Records which requirements.txt the venv was filled from, so an edited pin reinstalls. */
 const STAMP = join(TEST_VENV, '.requirements-installed');
-
-function log(message) {
-  process.stderr.write(`[setup] ${message}\n`);
-}
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT, ...options });
-  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
-}
 
 function isRoot() {
   return typeof process.getuid === 'function' && process.getuid() === 0;

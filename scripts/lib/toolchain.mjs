@@ -27,11 +27,13 @@ export const OFFLINE_ENV = {
   WRANGLER_HIDE_BANNER: 'true',
 };
 
-function log(message) {
+/** A line on stderr, prefixed so setup steps stand out from test output. */
+export function log(message) {
   process.stderr.write(`[setup] ${message}\n`);
 }
 
-function run(command, args, options = {}) {
+/** Runs a command in the repository root; throws when it cannot start or fails. */
+export function run(command, args, options = {}) {
   const result = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT, ...options });
   if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
