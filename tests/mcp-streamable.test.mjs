@@ -41,7 +41,8 @@ const rpc = (id, method, params) => ({ jsonrpc: '2.0', id, method, ...(params ? 
 
 describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
   before(async () => {
-    stack = await startMcpStack();
+    // Through the TODOS_API Service Binding, as deployed (the SSE tests use TODOS_API_URL).
+    stack = await startMcpStack({ viaServiceBinding: true });
     alice = await stack.signIn('alice');
   });
   after(async () => {

@@ -28,12 +28,15 @@ let built = false;
 
 /**
  * Starts the IdP, the ToDos API and the MCP worker. With `todosApiUrl`, no ToDos API is started
- * and the MCP worker calls that URL instead (a test's fake API).
+ * and the MCP worker calls that URL instead (a test's fake API). With `viaServiceBinding`, the
+ * MCP worker reaches the ToDos API through its `TODOS_API` Service Binding, as deployed (the
+ * harness gives each test process its own wrangler dev registry, so the binding can only find
+ * this stack's ToDos API); otherwise through its URL.
  * @returns {Promise<{ mcpOrigin: string, todosOrigin: string, worker: object, todos: object,
  *   signIn: (login: string, consentScopes?: string[]) => Promise<{ accessToken: string, refreshToken: string, scope: string, clientId: string }>,
  *   apiTodos: (login: string) => Promise<object[]>, stopTodos: () => Promise<void>, stop: () => Promise<void> }>}
  */
-export async function startMcpStack({ todosApiUrl, todosApiTimeoutMs = 3000 } = {}) {
+export async function startMcpStack({ todosApiUrl, todosApiTimeoutMs = 3000, viaServiceBinding = false } = {}) {
   if (!built) {
     buildAll();
     ensureDevVars();
@@ -59,9 +62,8 @@ export async function startMcpStack({ todosApiUrl, todosApiTimeoutMs = 3000 } = 
         AUTH0_CLIENT_ID: idp.config.clientId,
         AUTH0_CLIENT_SECRET: idp.config.clientSecret,
         CONSENT_SECRET: randomBytes(32).toString('base64url'),
-        // A URL rather than the Service Binding: the dev registry resolves bindings by worker
-        // name, and another `wrangler dev` of todos-api on this machine could answer instead.
-        TODOS_API_URL: todosApiUrl ?? todosOrigin,
+        // Empty: the Service Binding.
+        TODOS_API_URL: viaServiceBinding ? '' : todosApiUrl ?? todosOrigin,
         TODOS_API_TIMEOUT_MS: String(todosApiTimeoutMs),
         ALLOWED_ORIGINS: ALLOWED_ORIGIN,
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
