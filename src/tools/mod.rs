@@ -95,10 +95,11 @@ pub fn find(name: &str) -> Option<&'static dyn Tool> {
     all().into_iter().find(|tool| tool.name() == name)
 }
 
-/// The JSON Schema of a todo item as the ToDos API returns it (JSON text, for `concat!`).
+/// The JSON Schema of a todo item as the ToDos API returns it (JSON text, for `concat!`): its ids
+/// are strings. One plain type per field, since some clients validate unions poorly.
 macro_rules! todo_schema {
     () => {
-        r#"{"type":"object","properties":{"id":{"type":["string","integer"]},"title":{"type":"string"},"completed":{"type":"boolean"}},"required":["id","title","completed"]}"#
+        r#"{"type":"object","properties":{"id":{"type":"string"},"title":{"type":"string"},"completed":{"type":"boolean"}},"required":["id","title","completed"]}"#
     };
 }
 pub(crate) use todo_schema;
