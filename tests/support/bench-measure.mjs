@@ -1,0 +1,211 @@
+// Measuring tools for the benchmark (scripts/bench.mjs): latency loops, a bounded-time
+// concurrent load, per-process CPU and peak memory from /proc, and a minimal HTTP+SSE client.
+// Nothing here asserts a figure: it only measures.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`). */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * The pids of the `workerd` processes in the process group `pgid` (one `wrangler dev`). wrangler
+ * runs two: its proxy (listening on the public port, forwarding each request) and the runtime
+ * that runs the worker's code (the one with an inspector). With `runtimeOnly`, just the latter.
+ */
+export function workerdPids(pgid, { runtimeOnly = false } = {}) {
+  const out = execFileSync('ps', ['-eo', 'pid=,pgid=,comm='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, group, comm]) => Number(group) === pgid && comm === 'workerd')
+    .map(([pid]) => Number(pid))
+    .filter((pid) => {
+      if (!runtimeOnly) return true;
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr');
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** User + system CPU time of `pids`, in milliseconds (processes that are gone count 0). */
+export function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** Peak resident set (VmHWM) of each pid, in KiB. */
+export function peakRssKiB(pids) {
+  return pids.map((pid) => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  });
+}
+
+/** The value at quantile `q` (0..1) of sorted `values` (nearest rank). */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Median, min and max of `values`. */
+export function spread(values) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  return { median: quantile(sorted, 0.5), min: sorted[0] ?? NaN, max: sorted.at(-1) ?? NaN };
+}
+
+/**
+ * Runs `call()` `warmup` times unmeasured, then `count` times one after another, timing each and
+ * the CPU that the `groups` (name → list of pids) spent meanwhile. `call` throws on a wrong answer.
+ */
+export async function sequential(call, { warmup, count, groups }) {
+  for (let i = 0; i < warmup; i++) await call();
+  const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuMs(pids)]));
+  const times = [];
+  let errors = 0;
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    try {
+      await call();
+    } catch (error) {
+      errors += 1;
+      if (errors === 1) process.stderr.write(`  first error: ${error.message}\n`);
+    }
+    times.push(performance.now() - start);
+  }
+  const cpuPerRequest = Object.fromEntries(
+    Object.entries(groups).map(([name, pids]) => [name, (cpuMs(pids) - before[name]) / count]),
+  );
+  times.sort((a, b) => a - b);
+  return {
+    count,
+    errors,
+    p50: quantile(times, 0.5),
+    p90: quantile(times, 0.9),
+    p99: quantile(times, 0.99),
+    cpuPerRequest,
+  };
+}
+
+/**
+ * `concurrency` loops each calling `call(loopIndex)` back to back for `seconds`: requests per
+ * second completed, and how many failed.
+ */
+export async function concurrent(call, { concurrency, seconds }) {
+  const deadline = performance.now() + seconds * 1000;
+  let ok = 0;
+  let errors = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, index) => {
+      while (performance.now() < deadline) {
+        try {
+          await call(index);
+          ok += 1;
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { rps: ok / elapsed, ok, errors, seconds: elapsed };
+}
+
+/**
+ * A legacy HTTP+SSE MCP session (`GET /sse`, then POSTs to the announced endpoint), answering
+ * each JSON-RPC request with the message of the same id that arrives on the stream.
+ */
+export async function openSseSession(origin, token) {
+  const controller = new AbortController();
+  const response = await fetch(`${origin}/sse`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  if (response.status !== 200) throw new Error(`GET /sse: HTTP ${response.status} ${await response.text()}`);
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const pending = new Map();
+  let endpoint;
+  let announce;
+  const announced = new Promise((resolve) => {
+    announce = resolve;
+  });
+  (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data += line.slice(5).trim();
+          }
+          if (event === 'endpoint') {
+            endpoint = new URL(data, origin).href;
+            announce();
+          } else if (event === 'message' && data) {
+            const message = JSON.parse(data);
+            pending.get(message.id)?.(message);
+            pending.delete(message.id);
+          }
+        }
+      }
+    } catch {
+      // aborted
+    }
+    for (const settle of pending.values()) settle(null);
+  })();
+  await announced;
+  let nextId = 1;
+  return {
+    /** Posts `method`/`params` and resolves with the answer that comes back on the stream. */
+    async request(method, params) {
+      const id = nextId++;
+      const answer = new Promise((resolve) => pending.set(id, resolve));
+      const posted = await fetch(endpoint, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+      });
+      await posted.arrayBuffer();
+      if (posted.status !== 202) {
+        pending.delete(id);
+        throw new Error(`POST ${endpoint}: HTTP ${posted.status}`);
+      }
+      const message = await answer;
+      if (!message) throw new Error('SSE stream ended');
+      return message;
+    },
+    close: () => controller.abort(),
+  };
+}
