@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: Starts the whole stack as `npm run dev` does
+// `npm run bench`: starts the whole stack as `npm run dev` does
 // (identity provider, ToDos API, MCP worker; release builds; the MCP worker reaches the ToDos API
 // through its Service Binding), signs in through the real OAuth flow, and measures side by side:
 //
