@@ -22,6 +22,9 @@ pub mod token_exchange;
 pub mod tools;
 pub mod upstream;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use worker::worker_sys::web_sys;
@@ -52,9 +55,22 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
-fn load_config(env: &Env) -> Result<Config, config::ConfigError> {
-    let config = Config::from_lookup(|name| env.var(name).ok().map(|v| v.to_string()))?;
+thread_local! {
+    /// The configuration, read and validated once per isolate. An isolate's `env` never changes
+    /// (new settings or secrets mean a new deployment version, hence new isolates), and every
+    /// request would otherwise parse and check the same URLs again.
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+fn load_config(env: &Env) -> Result<Rc<Config>, config::ConfigError> {
+    if let Some(config) = CONFIG.with_borrow(Clone::clone) {
+        return Ok(config);
+    }
+    let config = Rc::new(Config::from_lookup(|name| {
+        env.var(name).ok().map(|v| v.to_string())
+    })?);
     log::set_level(config.log_level);
+    CONFIG.with_borrow_mut(|cached| *cached = Some(Rc::clone(&config)));
     Ok(config)
 }
 
