@@ -326,13 +326,13 @@ describe('rejected credentials', () => {
     assert.equal(response.headers.get('www-authenticate'), REALM);
   });
 
-  // RFC 6750 §3.1: a malformed request is `invalid_request`, answered with 400, not 401.
-  test('a malformed Authorization header is 400 invalid_request', async () => {
+  // RFC 6750 §3.1: `invalid_token` is also the answer for a malformed token.
+  test('a malformed Authorization header is 401 invalid_token', async () => {
     for (const authorization of ['Bearer', 'Bearer two words', 'Bearer "quoted"']) {
       const response = await call('/api/todos', { authorization });
-      assert.equal(response.status, 400, authorization);
-      assert.match(response.headers.get('www-authenticate'), /^Bearer realm="todos-api", error="invalid_request"/);
-      assert.equal(response.json.error, 'invalid_request');
+      assert.equal(response.status, 401, authorization);
+      assert.match(response.headers.get('www-authenticate'), /^Bearer realm="todos-api", error="invalid_token"/);
+      assert.equal(response.json.error, 'invalid_token');
     }
   });
 

@@ -64,13 +64,16 @@ impl ApiError {
                 "this API needs a bearer access token".to_owned(),
                 vec![("WWW-Authenticate", Challenge::Bare.header_value())],
             ),
+            // RFC 6750 §3.1: `invalid_token` covers an access token that is "malformed", so a
+            // Bearer header whose token cannot be one is a 401 the client can act on (get a new
+            // token), like any other bad token.
             ApiError::Auth(AuthError::MalformedHeader(why)) => (
-                400,
-                "invalid_request",
+                401,
+                "invalid_token",
                 (*why).to_owned(),
                 vec![(
                     "WWW-Authenticate",
-                    Challenge::InvalidRequest(why).header_value(),
+                    Challenge::InvalidToken(why).header_value(),
                 )],
             ),
             ApiError::Auth(AuthError::InvalidToken(why)) => {
@@ -207,13 +210,13 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_header_is_a_400_invalid_request() {
+    fn a_malformed_header_is_a_401_invalid_token() {
         let answer = ApiError::Auth(AuthError::MalformedHeader("no token")).answer();
-        assert_eq!(answer.status, 400);
-        assert_eq!(answer.body.error, "invalid_request");
+        assert_eq!(answer.status, 401);
+        assert_eq!(answer.body.error, "invalid_token");
         assert!(
             header(&answer, "WWW-Authenticate")
-                .is_some_and(|v| v.contains("error=\"invalid_request\""))
+                .is_some_and(|v| v.contains("error=\"invalid_token\""))
         );
     }
 

@@ -3,8 +3,8 @@
 //! Only the header method is supported: RFC 6750 §2.3 says the URI query method SHOULD NOT be
 //! used, and §5.3 asks clients not to put tokens in page URLs, where they end up in logs.
 
-/// Why an `Authorization: Bearer …` header could not be read. RFC 6750 §3.1 classes a malformed
-/// request as `invalid_request` (HTTP 400), distinct from a well-formed but bad token.
+/// Why an `Authorization: Bearer …` header could not be read: its token is malformed, which
+/// RFC 6750 §3.1 answers as `invalid_token` (HTTP 401), like any other unusable token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MalformedAuthorization(pub &'static str);
 
@@ -13,7 +13,7 @@ pub struct MalformedAuthorization(pub &'static str);
 /// - No header, or a header for another scheme (`Basic …`): `Ok(None)`; the request carries no
 ///   bearer credentials, so the answer is a bare challenge (RFC 6750 §3.1, last paragraph).
 /// - `Bearer` without a token, or with a token outside the `b64token` syntax (this includes two
-///   headers joined by a comma): `Err`, answered with `invalid_request` (RFC 6750 §3.1).
+///   headers joined by a comma): `Err`, answered with `invalid_token` (RFC 6750 §3.1).
 /// - Otherwise the token, still unchecked.
 pub fn bearer_token(header: Option<&str>) -> Result<Option<&str>, MalformedAuthorization> {
     let Some(value) = header.map(str::trim).filter(|value| !value.is_empty()) else {

@@ -8,8 +8,6 @@ pub const REALM: &str = "todos-api";
 pub enum Challenge<'a> {
     /// RFC 6750 §3.1: a request without credentials SHOULD get no error code.
     Bare,
-    /// RFC 6750 §3.1 `invalid_request` (HTTP 400): the request is malformed.
-    InvalidRequest(&'a str),
     /// RFC 6750 §3.1 `invalid_token` (HTTP 401): expired, revoked, malformed or otherwise invalid.
     InvalidToken(&'a str),
     /// RFC 6750 §3.1 `insufficient_scope` (HTTP 403), with the `scope` needed (§3).
@@ -22,7 +20,6 @@ impl Challenge<'_> {
         let mut value = format!("Bearer realm=\"{REALM}\"");
         let (error, description, scope) = match *self {
             Challenge::Bare => return value,
-            Challenge::InvalidRequest(description) => ("invalid_request", description, None),
             Challenge::InvalidToken(description) => ("invalid_token", description, None),
             Challenge::InsufficientScope(scope) => (
                 "insufficient_scope",
@@ -80,7 +77,7 @@ mod tests {
 
     #[test]
     fn descriptions_never_break_out_of_the_quoted_string() {
-        let value = Challenge::InvalidRequest("a \"quoted\" \\ thing é\n").header_value();
+        let value = Challenge::InvalidToken("a \"quoted\" \\ thing é\n").header_value();
         assert!(value.ends_with("error_description=\"a 'quoted' / thing ??\""));
     }
 }

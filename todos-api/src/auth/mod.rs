@@ -18,7 +18,7 @@ use self::jwt::{ClaimsPolicy, TokenError, UnverifiedToken, VerifiedToken};
 pub enum AuthError {
     /// No bearer credentials at all (RFC 6750 §3.1: bare challenge).
     NoCredentials,
-    /// The `Authorization` header is malformed (RFC 6750 §3.1 `invalid_request`).
+    /// The `Authorization` header's bearer token is malformed (RFC 6750 §3.1 `invalid_token`).
     MalformedHeader(&'static str),
     /// The token is not acceptable (RFC 6750 §3.1 `invalid_token`).
     InvalidToken(TokenError),
