@@ -1,4 +1,4 @@
-// The brief's demonstration, automated: MCP Inspector's web UI (v2, UI and backend on one local
+// The main demonstration, automated: MCP Inspector's web UI (v2, UI and backend on one local
 // port) in headless Chromium connects to the MCP worker, the worker's consent page appears and
 // Allow is clicked, the identity provider's sign-in is completed, the Inspector shows the
 // connection, and list-todos, run from its Tools tab, shows the signed-in user's todos. Once over
