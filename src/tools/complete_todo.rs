@@ -26,7 +26,7 @@ impl Tool for CompleteTodo {
         Some("write:todos")
     }
     fn input_schema(&self) -> &'static str {
-        r#"{"type":"object","properties":{"id":{"type":["string","integer"],"description":"The todo's id, as list-todos shows it."},"completed":{"type":"boolean","default":true,"description":"The new state; true unless given."}},"required":["id"],"additionalProperties":false}"#
+        r#"{"type":"object","properties":{"id":{"type":"string","description":"The todo's id, as list-todos shows it."},"completed":{"type":"boolean","default":true,"description":"The new state; true unless given."}},"required":["id"],"additionalProperties":false}"#
     }
     fn output_schema(&self) -> &'static str {
         concat!(
@@ -72,6 +72,7 @@ fn parse(arguments: &Map<String, Value>) -> Result<(String, bool), String> {
     reject_unknown(arguments, &["id", "completed"])?;
     let id = match arguments.get("id") {
         Some(Value::String(id)) => id.trim().to_string(),
+        // The schema says string; a whole number (as some models send ids) is taken as its digits.
         Some(Value::Number(number)) if number.is_i64() || number.is_u64() => number.to_string(),
         Some(_) => return Err("`id` must be a string or an integer.".into()),
         None => return Err("`id` is required.".into()),

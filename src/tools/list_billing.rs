@@ -25,7 +25,7 @@ impl Tool for ListBilling {
         r#"{"type":"object","properties":{},"additionalProperties":false}"#
     }
     fn output_schema(&self) -> &'static str {
-        r#"{"type":"object","properties":{"billing":{"description":"The ToDos API's billing record, as it returns it."}},"required":["billing"]}"#
+        r#"{"type":"object","properties":{"billing":{"type":"object","description":"The ToDos API's billing record, as it returns it."}},"required":["billing"]}"#
     }
     fn read_only(&self) -> bool {
         true
