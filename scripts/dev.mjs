@@ -47,9 +47,9 @@ try {
   Test users (any other login name also signs in):
 ${users || '    alice, bob, carol'}
 
-  Connect MCP Inspector (in another terminal):
-    npx @modelcontextprotocol/inspector
-    then Transport "Streamable HTTP", URL http://localhost:8788/mcp, Connect.
+  Connect MCP Inspector (in another terminal, from this folder):
+    PATH="$PWD/node_modules/.bin:$PATH" mcp-inspector --transport http --server-url http://localhost:8788/mcp
+    then open the URL it prints and connect (SSE: --transport sse --server-url http://localhost:8788/sse).
   Or Claude Desktop through mcp-remote:  npx mcp-remote http://localhost:8788/mcp
 
   LOG_LEVEL=debug npm run dev  logs every OAuth step. Ctrl-C stops everything.
