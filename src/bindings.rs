@@ -98,15 +98,30 @@ fn helper_error(error: JsValue) -> HelperError {
 }
 
 /// Serialises `value` as a plain JS object (maps become objects, not `Map`s, which the library
-/// expects).
+/// expects): one `serde_json` string and one `JSON.parse`, instead of a JS call per field.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| format!("serialising for JavaScript: {e}"))
+    let text =
+        serde_json::to_string(value).map_err(|e| format!("serialising for JavaScript: {e}"))?;
+    js_sys::JSON::parse(&text)
+        .map_err(|e| format!("serialising for JavaScript: {}", describe_js_error(&e)))
 }
 
+/// Reads a JS value field by field. For values that carry a client's text (client metadata, the
+/// authorization request): a lone UTF-16 surrogate, which `JSON.parse` accepts and `serde_json`
+/// refuses, becomes U+FFFD here instead of failing the request.
 fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, String> {
     serde_wasm_bindgen::from_value(value).map_err(|e| format!("reading {what}: {e}"))
+}
+
+/// Reads a JS value this worker wrote itself (grant props, the provider's token facts) through
+/// one `JSON.stringify` and `serde_json`: on the path of every MCP request and refresh grant, and
+/// several times cheaper than crossing the boundary once per field. Its strings came from
+/// `serde_json` or the library, so they hold no lone surrogates.
+fn from_js_json<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, String> {
+    let text: String = js_sys::JSON::stringify(value)
+        .map_err(|e| format!("reading {what}: {}", describe_js_error(&e)))?
+        .into();
+    serde_json::from_str(&text).map_err(|e| format!("reading {what}: {e}"))
 }
 
 fn headers_of(value: &JsValue) -> Headers {
@@ -499,7 +514,7 @@ pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
             let _ = Reflect::set(&view, &key.into(), &value);
         }
     }
-    from_js(view.into(), "ctx.auth")
+    from_js_json(&view, "ctx.auth")
 }
 
 /// The options `tokenExchangeCallback` receives, split into the serde view and the `env`.
@@ -521,7 +536,7 @@ pub fn token_exchange_options<T: DeserializeOwned>(options: JsValue) -> Result<(
             let _ = Reflect::set(&view, &key.into(), &value);
         }
     }
-    Ok((from_js(view.into(), "the token exchange options")?, env))
+    Ok((from_js_json(&view, "the token exchange options")?, env))
 }
 
 /// The error the provider's `onError` reports, without headers.
@@ -564,8 +579,8 @@ pub fn provider_error(error: JsValue) -> Result<ProviderError, String> {
 
 /// Reads the plain-data props of a grant from `ctx.props`.
 pub fn props<T: DeserializeOwned>(ctx: &Context) -> Result<T, String> {
-    ctx.props::<T>()
-        .map_err(|e| format!("reading ctx.props: {e}"))
+    let js_ctx: &JsValue = ctx.as_ref().as_ref();
+    from_js_json(&get(js_ctx, "props"), "ctx.props")
 }
 
 /// `n` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`).
@@ -649,25 +664,21 @@ pub fn now_seconds() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
 }
 
-/// Calls `OAuthProvider.fetch(request, env, ctx)` on the provider built in `src/entry.mjs`.
-pub async fn provider_fetch(
+/// Calls `OAuthProvider.fetch(request, env, ctx)` on the provider built in `src/entry.mjs`, and
+/// returns its promise of a `Response`.
+pub fn provider_fetch(
     provider: &JsValue,
     request: &worker::worker_sys::web_sys::Request,
     env: &Env,
     ctx: &JsValue,
-) -> Result<worker::worker_sys::web_sys::Response, String> {
+) -> Result<Promise, String> {
     let function: Function = get(provider, "fetch")
         .dyn_into()
         .map_err(|_| "provider.fetch is not a function".to_owned())?;
     let result = function
         .call3(provider, request.as_ref(), env.as_ref(), ctx)
         .map_err(|e| describe_js_error(&e))?;
-    let response = JsFuture::from(Promise::resolve(&result))
-        .await
-        .map_err(|e| describe_js_error(&e))?;
-    response
-        .dyn_into()
-        .map_err(|_| "provider.fetch did not answer a Response".to_owned())
+    Ok(Promise::resolve(&result))
 }
 
 /// `provider.purgeExpiredData(env, { batchSize, cursor })`: one batch of the library's sweep of

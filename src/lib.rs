@@ -25,8 +25,10 @@ pub mod upstream;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::Promise;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::worker_sys::web_sys;
 use worker::{Context, Env, Method, Request, Response};
 
@@ -107,22 +109,42 @@ pub fn provider_options(env: Env) -> Result<JsValue, JsError> {
     bindings::to_js(&options).map_err(|e| JsError::new(&e))
 }
 
+/// The path of an absolute request URL as workerd hands it over (WHATWG-serialised, so the
+/// authority holds no `/`): what routing needs, without parsing the whole URL on every request.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    // The authority ends at the first `/`, `?` or `#` (RFC 3986 §3.2); only a `/` starts a path.
+    let start = match url[after_scheme..].find(['/', '?', '#']) {
+        Some(i) if url.as_bytes()[after_scheme + i] == b'/' => after_scheme + i,
+        _ => return "/",
+    };
+    let end = url[start..]
+        .find(['?', '#'])
+        .map_or(url.len(), |i| i + start);
+    &url[start..end]
+}
+
 /// Rewrites the path-suffixed protected resource metadata URLs that MCP clients try
 /// (`/.well-known/oauth-protected-resource/mcp`, `…/sse`) to the origin's document, which the
 /// library serves. The resource is the origin, which covers both paths.
-fn metadata_alias(req: &Request) -> worker::Result<Option<Request>> {
-    let mut url = req.url()?;
-    let aliased = endpoints::API_ROUTES
-        .iter()
-        .any(|route| url.path() == format!("{}{route}", endpoints::RESOURCE_METADATA));
-    if !aliased || !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
-        return Ok(None);
+fn metadata_alias(req: &web_sys::Request, url: &str, path: &str) -> Option<web_sys::Request> {
+    let aliased = path
+        .strip_prefix(endpoints::RESOURCE_METADATA)
+        .is_some_and(|rest| endpoints::API_ROUTES.contains(&rest));
+    if !aliased || !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return None;
     }
-    url.set_path(endpoints::RESOURCE_METADATA);
-    let mut init = worker::RequestInit::new();
-    init.with_method(req.method())
-        .with_headers(req.headers().clone());
-    Ok(Some(Request::new_with_init(url.as_str(), &init)?))
+    let start = url.find(path)?;
+    let rewritten = format!(
+        "{}{}{}",
+        &url[..start],
+        endpoints::RESOURCE_METADATA,
+        &url[start + path.len()..]
+    );
+    let init = web_sys::RequestInit::new();
+    init.set_method(&req.method());
+    init.set_headers(&req.headers());
+    web_sys::Request::new_with_str_and_init(&rewritten, &init).ok()
 }
 
 /// What a token-endpoint request is: its kind and client, for the log (never its token or
@@ -131,6 +153,16 @@ struct TokenRequestKind {
     kind: String,
     client_id: Option<String>,
     grant: Option<String>,
+}
+
+impl TokenRequestKind {
+    /// The grant id of a refresh grant (`grant:<user>:<grant id>`), for the `/account` page.
+    fn refreshed_grant_id(&self) -> Option<&str> {
+        if self.kind != "refresh_token" {
+            return None;
+        }
+        self.grant.as_deref()?.rsplit(':').next()
+    }
 }
 
 async fn token_request_kind(req: &Request) -> Option<TokenRequestKind> {
@@ -159,45 +191,72 @@ async fn token_request_kind(req: &Request) -> Option<TokenRequestKind> {
     })
 }
 
-/// The worker's fetch: the outermost step, before the provider.
+/// The worker's fetch: the outermost step, before the provider. Most requests (every MCP call)
+/// only pass through, synchronously: the path is read without parsing the URL and the
+/// provider's promise is handed back as it is. Only `/token` runs Rust code around the provider
+/// ([`token_fetch`]), and the metadata aliases are rewritten first.
 #[wasm_bindgen]
-pub async fn fetch(
+pub fn fetch(
     request: web_sys::Request,
     env: Env,
-    ctx: JsValue,
+    ctx: worker::worker_sys::Context,
+    provider: JsValue,
+) -> Promise {
+    if let Err(error) = load_config(&env) {
+        return match AppError::Config(error).into_response() {
+            Ok(response) => Promise::resolve(&JsValue::from(web_sys::Response::from(response))),
+            Err(e) => Promise::reject(&JsValue::from_str(&e.to_string())),
+        };
+    }
+    let url = request.url();
+    let path = path_of(&url);
+    if path == endpoints::TOKEN && request.method() == "POST" {
+        return future_to_promise(async move {
+            token_fetch(request, env, ctx, provider)
+                .await
+                .map(JsValue::from)
+        });
+    }
+    let request = metadata_alias(&request, &url, path).unwrap_or(request);
+    bindings::provider_fetch(&provider, &request, &env, ctx.as_ref())
+        .unwrap_or_else(|e| Promise::reject(&JsValue::from_str(&e)))
+}
+
+/// `POST /token` around the provider: the per-grant lock, and what a successful answer records.
+async fn token_fetch(
+    request: web_sys::Request,
+    env: Env,
+    ctx: worker::worker_sys::Context,
     provider: JsValue,
 ) -> Result<web_sys::Response, JsValue> {
-    let req = Request::from(request);
-    if let Err(error) = load_config(&env) {
-        return AppError::Config(error)
-            .into_response()
-            .map(Into::into)
-            .map_err(|e| JsValue::from_str(&e.to_string()));
-    }
-    let req = match metadata_alias(&req) {
-        Ok(Some(aliased)) => aliased,
-        _ => req,
-    };
-    let is_token = req.method() == Method::Post && req.path() == endpoints::TOKEN;
-    let kind = if is_token {
-        token_request_kind(&req).await
-    } else {
-        None
-    };
+    let kind = token_request_kind(&Request::from(Clone::clone(&request))).await;
     // Code and refresh grants of one grant run one at a time in this isolate (`key_lock`:
     // overlapping refreshes would present a rotated upstream refresh token and end the grant).
     let _held = match kind.as_ref().and_then(|k| k.grant.clone()) {
         Some(grant) => Some(key_lock::lock(grant).await),
         None => None,
     };
-    let response = bindings::provider_fetch(&provider, req.inner(), &env, &ctx)
-        .await
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    let answer = bindings::provider_fetch(&provider, &request, &env, ctx.as_ref())
+        .map_err(|e| JsValue::from_str(&e))?;
+    let response: web_sys::Response = JsFuture::from(answer)
+        .await?
+        .dyn_into()
+        .map_err(|_| JsValue::from_str("provider.fetch did not answer a Response"))?;
     if let Some(kind) = kind
         && response.status() == 200
-        && kind.kind == "revocation"
     {
-        log::debug("token.revoked", json!({ "client_id": kind.client_id }));
+        if kind.kind == "revocation" {
+            log::debug!("token.revoked", json!({ "client_id": kind.client_id }));
+        }
+        // The account page shows when a grant was last refreshed (the library keeps no such
+        // time). Recorded after the answer is sent (`waitUntil`), so the refresh grant does not
+        // wait for a KV write, and only for a refresh that succeeded.
+        if let Some(grant_id) = kind.refreshed_grant_id() {
+            let (env, grant_id, now) = (env.clone(), grant_id.to_owned(), bindings::now_seconds());
+            Context::new(ctx).wait_until(async move {
+                account::grants::record_refresh(&env, &grant_id, now).await;
+            });
+        }
     }
     Ok(response)
 }
@@ -289,18 +348,10 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
                 );
                 json!({ "error": token_exchange::Refusal::unavailable() })
             }
-            Ok(config) => {
-                // The account page shows when a grant was last refreshed (the library keeps no
-                // such time); a failure to record it never fails the exchange.
-                if input.grant_type == "refresh_token" {
-                    let now = bindings::now_seconds();
-                    account::grants::record_refresh(&env, &input.grant_id, now).await;
-                }
-                match token_exchange::run(input, &config).await {
-                    Ok(outcome) => json!({ "ok": outcome }),
-                    Err(refusal) => json!({ "error": refusal }),
-                }
-            }
+            Ok(config) => match token_exchange::run(input, &config).await {
+                Ok(outcome) => json!({ "ok": outcome }),
+                Err(refusal) => json!({ "error": refusal }),
+            },
         },
     };
     bindings::to_js(&answer).map_err(|e| JsValue::from_str(&e))
@@ -335,6 +386,27 @@ pub fn on_error(error: JsValue) {
         log::warn(
             "oauth.error",
             json!({ "code": error.code, "status": error.status, "category": category, "reason": reason }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_of;
+
+    #[test]
+    fn path_of_a_request_url_stops_at_query_and_fragment() {
+        assert_eq!(path_of("http://localhost:8788/mcp"), "/mcp");
+        assert_eq!(
+            path_of("https://mcp.example.com/sse/message?sessionId=a/b"),
+            "/sse/message"
+        );
+        assert_eq!(path_of("https://mcp.example.com/token#x"), "/token");
+        assert_eq!(path_of("https://mcp.example.com"), "/");
+        assert_eq!(path_of("https://mcp.example.com?a=/b"), "/");
+        assert_eq!(
+            path_of("http://[::1]:8788/.well-known/oauth-protected-resource/mcp"),
+            "/.well-known/oauth-protected-resource/mcp"
         );
     }
 }

@@ -90,10 +90,17 @@ pub fn event(level: Level, event: &str, fields: Value) {
     eprintln!("{line}");
 }
 
-/// A `debug` event: one step of an OAuth flow.
-pub fn debug(name: &str, fields: Value) {
-    event(Level::Debug, name, fields);
+/// A `debug` event: one step of an OAuth flow. A macro, so that the fields (usually a
+/// `json!` object with cloned ids) are only built when debug events are written: at the default
+/// level they cost nothing on the request path.
+macro_rules! debug {
+    ($name:expr, $fields:expr $(,)?) => {
+        if $crate::log::enabled($crate::log::Level::Debug) {
+            $crate::log::event($crate::log::Level::Debug, $name, $fields);
+        }
+    };
 }
+pub(crate) use debug;
 
 /// A `warn` event: a refused request or a degraded upstream.
 pub fn warn(name: &str, fields: Value) {

@@ -12,6 +12,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::Value;
+use wasm_bindgen::JsValue;
+use worker::worker_sys::web_sys;
 
 /// A boxed future that need not be `Send` (Workers run one thread per isolate).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -214,64 +216,78 @@ impl TodosClient {
         }
     }
 
+    /// One call, bounded by `AbortSignal.timeout`: the runtime aborts the fetch, body included,
+    /// at the deadline, with no timer or closure of ours to keep.
     async fn send(&self, call: &ApiCall) -> Result<Value, TodosError> {
-        let unreachable = |error: worker::Error| TodosError::Unreachable(error.to_string());
-        let headers = worker::Headers::new();
+        let url = match &self.target {
+            Target::Unconfigured(reason) => return Err(TodosError::Unreachable(reason.clone())),
+            // The host of a Service Binding URL is ignored; the path is what the API routes on.
+            Target::Binding(_) => format!("https://todos-api{}", call.path),
+            Target::Url(base) => format!("{base}{}", call.path),
+        };
+        let signal = web_sys::AbortSignal::timeout_with_u32(
+            u32::try_from(self.timeout_ms).unwrap_or(u32::MAX),
+        );
+        let failed = |error: JsValue| {
+            if signal.aborted() {
+                TodosError::Timeout(self.timeout_ms)
+            } else {
+                TodosError::Unreachable(crate::bindings::describe_js_error(&error))
+            }
+        };
+        let headers = web_sys::Headers::new().map_err(failed)?;
         headers
             .set("Authorization", &format!("Bearer {}", self.access_token))
-            .map_err(unreachable)?;
-        headers
-            .set("Accept", "application/json")
-            .map_err(unreachable)?;
-        let mut init = worker::RequestInit::new();
-        init.with_method(match call.method {
-            ApiMethod::Get => worker::Method::Get,
-            ApiMethod::Post => worker::Method::Post,
-            ApiMethod::Patch => worker::Method::Patch,
-            ApiMethod::Delete => worker::Method::Delete,
-        });
+            .map_err(failed)?;
+        headers.set("Accept", "application/json").map_err(failed)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(call.method.as_str());
         if let Some(body) = &call.body {
             headers
                 .set("Content-Type", "application/json")
-                .map_err(unreachable)?;
-            init.with_body(Some(body.to_string().into()));
+                .map_err(failed)?;
+            init.set_body(&JsValue::from_str(&body.to_string()));
         }
-        init.with_headers(headers);
-        let mut response = match &self.target {
-            // The host of a Service Binding URL is ignored; the path is what the API routes on.
-            Target::Binding(fetcher) => {
-                fetcher
-                    .fetch(format!("https://todos-api{}", call.path), Some(init))
+        init.set_headers(&headers);
+        init.set_signal(Some(&signal));
+        let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(failed)?;
+        let sent = match &self.target {
+            Target::Binding(fetcher) => fetcher.fetch_request(worker::Request::from(request)).await,
+            _ => {
+                worker::Fetch::Request(worker::Request::from(request))
+                    .send()
                     .await
             }
-            Target::Unconfigured(reason) => return Err(TodosError::Unreachable(reason.clone())),
-            Target::Url(base) => {
-                let request =
-                    worker::Request::new_with_init(&format!("{base}{}", call.path), &init)
-                        .map_err(unreachable)?;
-                worker::Fetch::Request(request).send().await
+        };
+        let unreachable = |error: worker::Error| {
+            if signal.aborted() {
+                TodosError::Timeout(self.timeout_ms)
+            } else {
+                TodosError::Unreachable(error.to_string())
             }
-        }
-        .map_err(unreachable)?;
+        };
+        let mut response = sent.map_err(unreachable)?;
         let challenge = response.headers().get("WWW-Authenticate").ok().flatten();
         let body = response.text().await.map_err(unreachable)?;
         classify(response.status_code(), challenge.as_deref(), &body)
     }
 }
 
+impl ApiMethod {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
 impl TodosApi for TodosClient {
     fn call(&self, call: ApiCall) -> LocalFuture<'_, Result<Value, TodosError>> {
-        Box::pin(async move {
-            let timeout_ms = self.timeout_ms;
-            let request = std::pin::pin!(self.send(&call));
-            let deadline = std::pin::pin!(worker::Delay::from(std::time::Duration::from_millis(
-                timeout_ms
-            )));
-            match futures_util::future::select(request, deadline).await {
-                futures_util::future::Either::Left((outcome, _)) => outcome,
-                futures_util::future::Either::Right(_) => Err(TodosError::Timeout(timeout_ms)),
-            }
-        })
+        Box::pin(async move { self.send(&call).await })
     }
 }
 

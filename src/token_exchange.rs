@@ -180,7 +180,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             } else {
                 "token.refreshed"
             };
-            log::debug(
+            log::debug!(
                 event,
                 with(json!({ "access_ttl": access_ttl, "refresh_token": !no_refresh_token })),
             );
@@ -191,7 +191,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             })
         }
         Plan::End(description) => {
-            log::debug("grant.ended", with(json!({ "reason": description })));
+            log::debug!("grant.ended", with(json!({ "reason": description })));
             Err(Refusal::end_grant(description))
         }
         Plan::RefreshUpstream => {
@@ -205,7 +205,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
                 Ok(TokenOutcome::Issued(response)) => response,
                 Ok(TokenOutcome::Refused(refusal)) if refusal.error == "invalid_grant" => {
                     // RFC 6749 §5.2: the upstream grant is invalid, expired or revoked, for good.
-                    log::debug(
+                    log::debug!(
                         "grant.ended",
                         with(json!({ "reason": "upstream invalid_grant" })),
                     );
@@ -248,13 +248,13 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             };
             let props = refreshed_props(&input.props, response, user, now);
             let ttl = access_ttl(props.upstream.expires_at, now);
-            log::debug(
+            log::debug!(
                 "upstream.refreshed",
                 with(
                     json!({ "expires_in": props.upstream.expires_at.saturating_sub(now), "rotated": props.upstream.refresh_token != input.props.upstream.refresh_token }),
                 ),
             );
-            log::debug("token.refreshed", with(json!({ "access_ttl": ttl })));
+            log::debug!("token.refreshed", with(json!({ "access_ttl": ttl })));
             let new_props = serde_json::to_value(&props).map_err(|_| Refusal::unavailable())?;
             Ok(Outcome {
                 new_props: Some(new_props),

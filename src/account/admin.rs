@@ -135,7 +135,7 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
     match route {
         AdminRoute::ListGrants { user_id } => {
             let list = grants::list(&api, env, &user_id).await?;
-            log::debug(
+            log::debug!(
                 "admin.grants_listed",
                 json!({ "user": user_id, "grants": list.len() }),
             );

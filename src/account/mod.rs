@@ -199,7 +199,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
     };
     let api = OAuthApi::from_env(env)?;
     let list = grants::list(&api, env, &session.uid).await?;
-    log::debug(
+    log::debug!(
         "account.shown",
         json!({ "user": session.uid, "grants": list.len() }),
     );
@@ -247,7 +247,7 @@ pub async fn login(config: &Config) -> Result<Response, AppError> {
             session::SIGN_IN_SECONDS,
         ),
     )?;
-    log::debug(
+    log::debug!(
         "account.sign_in_started",
         json!({ "issuer": config.issuer }),
     );
@@ -371,7 +371,7 @@ pub async fn callback(req: Request, _env: &Env, config: &Config) -> Result<Respo
             session::SESSION_SECONDS,
         ),
     )?;
-    log::debug("account.signed_in", json!({ "user": session.uid }));
+    log::debug!("account.signed_in", json!({ "user": session.uid }));
     see_other(PAGE, headers)
 }
 
@@ -447,7 +447,7 @@ pub async fn revoke(req: Request, env: &Env, config: &Config) -> Result<Response
     let api = OAuthApi::from_env(env)?;
     match grants::revoke(&api, env, &session.uid, &grant_id).await? {
         Revoked::Done { client_id } => {
-            log::debug(
+            log::debug!(
                 "account.grant_revoked",
                 json!({ "user": session.uid, "grant": grant_id, "client_id": client_id }),
             );
@@ -482,6 +482,6 @@ pub async fn sign_out(req: Request, env: &Env, config: &Config) -> Result<Respon
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let headers = Headers::new();
     headers.append("Set-Cookie", &session::clear_cookie(SESSION_COOKIE))?;
-    log::debug("account.signed_out", json!({ "user": session.uid }));
+    log::debug!("account.signed_out", json!({ "user": session.uid }));
     see_other(&format!("{PAGE}?signed_out=1"), headers)
 }

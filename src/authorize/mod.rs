@@ -65,7 +65,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
         return Ok(error::redirect(&location, Headers::new())?);
     }
     let offered = scopes::offered(&auth.scope, &config.scope);
-    log::debug(
+    log::debug!(
         "authorize.parsed",
         json!({ "client_id": auth.client_id, "requested": auth.scope, "offered": offered }),
     );
@@ -75,7 +75,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
         .is_consent_remembered(&req, &request, config.consent_secret.expose())
         .await?
     {
-        log::debug(
+        log::debug!(
             "consent.remembered",
             json!({ "client_id": auth.client_id, "scopes": offered }),
         );
@@ -94,7 +94,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
         resource: auth.resource.as_deref().unwrap_or(&config.public_url),
         handle: &handle,
     });
-    log::debug(
+    log::debug!(
         "consent.shown",
         json!({ "client_id": auth.client_id, "redirect_host": description.redirect_host, "loopback": description.redirect_is_loopback, "scopes": offered }),
     );
@@ -138,7 +138,7 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
 
     if field("decision").as_deref() != Some("approve") {
         let (auth, location, headers) = api.deny_consent(&req, &handle).await.map_err(expired)?;
-        log::debug("consent.denied", json!({ "client_id": auth.client_id }));
+        log::debug!("consent.denied", json!({ "client_id": auth.client_id }));
         return Ok(error::redirect(&location, headers)?);
     }
 
@@ -159,7 +159,7 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         .approve_consent(&req, &handle, &approved, remember)
         .await
         .map_err(expired)?;
-    log::debug(
+    log::debug!(
         "consent.approved",
         json!({ "client_id": auth.client_id, "scopes": auth.scope, "remembered": remember.is_some() }),
     );
@@ -194,7 +194,7 @@ async fn start_upstream(
         .authorize_url(&state, &challenge, &data.nonce, &data.scope)
         .await
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    log::debug(
+    log::debug!(
         "upstream.redirect",
         json!({ "client_id": auth.client_id, "issuer": config.issuer, "scopes": data.scope }),
     );

@@ -139,7 +139,7 @@ impl Dispatcher<'_> {
             })
             .map(|tool| tool.name())
             .collect();
-        log::debug(
+        log::debug!(
             "mcp.tools_listed",
             json!({ "user": self.caller.user_id, "client_id": self.caller.client_id, "version": version.as_str(), "callable": callable }),
         );
@@ -185,7 +185,7 @@ impl Dispatcher<'_> {
         };
         if let Some(scope) = tool.required_scope() {
             let granted = self.caller.has_scope(scope);
-            log::debug(
+            log::debug!(
                 "mcp.scope_decision",
                 json!({
                     "tool": tool.name(), "scope": scope, "granted": granted,
@@ -217,7 +217,7 @@ impl Dispatcher<'_> {
             todos: self.todos,
         };
         let outcome = tool.call(arguments, &context).await;
-        log::debug(
+        log::debug!(
             "mcp.tool_called",
             json!({
                 "tool": tool.name(), "user": self.caller.user_id, "client_id": self.caller.client_id,
@@ -251,7 +251,7 @@ fn initialize(params: &Map<String, Value>) -> Result<Value, RpcError> {
         ));
     };
     let version = ProtocolVersion::negotiate(requested);
-    log::debug(
+    log::debug!(
         "mcp.initialize",
         json!({ "requested": requested, "negotiated": version.as_str() }),
     );

@@ -18,7 +18,8 @@ pub mod sse;
 pub mod streamable;
 pub mod version;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
+use std::rc::Rc;
 
 use serde_json::{Value, json};
 use worker::{Env, Headers, Request, Response};
@@ -53,7 +54,7 @@ const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 /// Default `PUBLIC_URL`: `wrangler dev` on its port.
 const DEFAULT_PUBLIC_URL: &str = "http://localhost:8788";
 
-/// The settings of the MCP endpoints, read from the environment on each request.
+/// The settings of the MCP endpoints, read from the environment once per isolate.
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `ALLOWED_ORIGINS`, parsed.
@@ -87,10 +88,19 @@ impl Settings {
     }
 }
 
+thread_local! {
+    /// The settings, read once per isolate (an isolate's `env` never changes).
+    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
+}
+
 /// Serves one authenticated request to `/mcp`, `/sse` or `/sse/message`.
 pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Response> {
     log_tools_registered_once();
-    let settings = Settings::from_env(env);
+    let settings =
+        SETTINGS.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(Settings::from_env(env)))));
+    let settings = settings.as_ref();
+    let url = req.inner().url();
+    let path = crate::path_of(&url);
     let origin = req.headers().get("Origin")?;
     // MCP 2025-06-18 basic/transports §Security Warning: validate Origin (DNS rebinding); an
     // invalid one is a 403 whose body MAY be a JSON-RPC error without id.
@@ -99,9 +109,9 @@ pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Re
         &settings.allowed_origins,
         &settings.public_url,
     ) {
-        log::debug(
+        log::debug!(
             "mcp.origin_refused",
-            json!({ "origin": origin, "path": req.path() }),
+            json!({ "origin": origin, "path": path }),
         );
         let error = RpcError::new(
             ErrorCode::INVALID_REQUEST,
@@ -109,10 +119,10 @@ pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Re
         );
         return json_response(403, &error_response(None, &error));
     }
-    match req.path().as_str() {
-        MCP_PATH => streamable::handle(req, env, &caller, &settings).await,
+    match path {
+        MCP_PATH => streamable::handle(req, env, &caller, settings).await,
         SSE_PATH => sse::open(req, env, &caller).await,
-        SSE_MESSAGE_PATH => sse::post(req, env, &caller, &settings).await,
+        SSE_MESSAGE_PATH => sse::post(req, env, &caller, settings).await,
         _ => Ok(Response::empty()?.with_status(404)),
     }
 }
@@ -130,7 +140,7 @@ fn log_tools_registered_once() {
         .iter()
         .map(|tool| json!({ "name": tool.name(), "scope": tool.required_scope() }))
         .collect();
-    log::debug("mcp.tools_registered", json!({ "tools": tools }));
+    log::debug!("mcp.tools_registered", json!({ "tools": tools }));
 }
 
 /// Headers every MCP response carries. Browser clients must read `WWW-Authenticate` (discovery,

@@ -100,7 +100,7 @@ impl DurableObject for McpSseSession {
             Some(due) if due <= now => {
                 // Dropping the sender ends the stream; the object then has nothing left to free.
                 if let Some(live) = self.live.borrow_mut().take() {
-                    log::debug(
+                    log::debug!(
                         "mcp.sse_closed",
                         json!({ "session": live.session_id, "user": live.user_id, "reason": "idle" }),
                     );
@@ -149,7 +149,7 @@ impl McpSseSession {
             .storage()
             .set_alarm(Duration::from_secs(idle))
             .await?;
-        log::debug(
+        log::debug!(
             "mcp.sse_opened",
             json!({ "session": session_id, "user": user_id, "client_id": client_id }),
         );
@@ -202,7 +202,7 @@ impl McpSseSession {
             None => 404,
             Some(live) if live.user_id == user && live.client_id == client => 200,
             Some(live) => {
-                log::debug(
+                log::debug!(
                     "mcp.sse_refused",
                     json!({ "session": live.session_id, "owner": live.user_id, "poster": user, "client_id": client }),
                 );
@@ -267,7 +267,7 @@ impl Drop for CloseOnDrop {
             .is_some_and(|live| live.session_id == self.session_id)
             && let Some(live) = slot.take()
         {
-            log::debug(
+            log::debug!(
                 "mcp.sse_closed",
                 json!({ "session": live.session_id, "user": live.user_id, "reason": "client_disconnected" }),
             );

@@ -73,7 +73,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
 
     // The provider declined or failed (RFC 6749 §4.1.2.1): the client hears `access_denied`.
     if let Some(upstream_error) = param("error") {
-        log::debug(
+        log::debug!(
             "callback.upstream_error",
             json!({ "client_id": auth.client_id, "error": upstream_error }),
         );
@@ -116,7 +116,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             headers,
         );
     };
-    log::debug("callback.received", json!({ "client_id": auth.client_id }));
+    log::debug!("callback.received", json!({ "client_id": auth.client_id }));
 
     let tokens = match idp.exchange_code(&code, sign_in.verifier.expose()).await {
         Ok(TokenOutcome::Issued(tokens)) => tokens,
@@ -146,7 +146,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             );
         }
     };
-    log::debug(
+    log::debug!(
         "code.exchanged",
         json!({ "client_id": auth.client_id, "expires_in": tokens.expires_in, "scope": tokens.scope, "refresh_token": tokens.refresh_token.is_some() }),
     );
@@ -191,7 +191,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
     };
     let user_id = user_id_for_subject(&user.sub);
-    log::debug(
+    log::debug!(
         "id_token.validated",
         json!({ "client_id": auth.client_id, "user": user_id }),
     );
@@ -238,7 +238,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
         Err(other) => return Err(other.into()),
     };
-    log::debug(
+    log::debug!(
         "grant.completed",
         json!({ "client_id": auth.client_id, "user": user_id, "scopes": scope }),
     );

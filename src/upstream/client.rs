@@ -185,7 +185,7 @@ impl<'a> Upstream<'a> {
                 fetched_at: now,
             })
         });
-        crate::log::debug(
+        crate::log::debug!(
             "upstream.discovered",
             serde_json::json!({"issuer": doc.issuer}),
         );

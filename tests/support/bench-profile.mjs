@@ -106,6 +106,14 @@ export async function profile(pid, nameHint, run, calls, poke) {
   }
 }
 
+/** Whether any sampled frame is an anonymous function of a script (its source names it). */
+function needSources(p, self, byId) {
+  return [...self.keys()].some((id) => {
+    const frame = byId.get(id).callFrame;
+    return !frame.functionName && frame.url && frame.scriptId;
+  });
+}
+
 async function profileOnce(pid, nameHint, run, calls, poke, timeoutMs) {
   const debug = process.env.BENCH_DEBUG ? (m) => process.stderr.write(`[profile] ${m}\n`) : () => {};
   const url = await inspectorTarget(pid, nameHint);
@@ -132,18 +140,35 @@ async function profileOnce(pid, nameHint, run, calls, poke, timeoutMs) {
       const micros = p.timeDeltas[index + 1] ?? 0;
       self.set(id, (self.get(id) ?? 0) + micros);
     });
+    // Anonymous JS functions (the wasm-bindgen glue's imports, the library's arrow functions) are
+    // told apart by the start of their source text, read back over the inspector.
+    const sources = new Map();
+    const sourceOf = async (scriptId) => {
+      if (!sources.has(scriptId)) {
+        const answer = await whileWaiting(inspector.send('Debugger.getScriptSource', { scriptId }), poke).catch(() => null);
+        sources.set(scriptId, answer?.scriptSource?.split('\n') ?? null);
+      }
+      return sources.get(scriptId);
+    };
+    const label = async (frame) => {
+      if (frame.functionName || !frame.url || !frame.scriptId) return frame.functionName || '(anonymous)';
+      const line = (await sourceOf(frame.scriptId))?.[frame.lineNumber];
+      const text = line?.slice(Math.max(0, frame.columnNumber - 40), frame.columnNumber + 60).trim().replace(/\s+/g, ' ');
+      return text ? `(anonymous: ${text})` : `(anonymous @${frame.lineNumber + 1}:${frame.columnNumber + 1})`;
+    };
+    if (needSources(p, self, byId)) await whileWaiting(inspector.send('Debugger.enable'), poke).catch(() => {});
     const byOrigin = new Map();
     const byFunction = new Map();
     for (const [id, micros] of self) {
       const frame = byId.get(id).callFrame;
       const where = origin(frame);
       byOrigin.set(where, (byOrigin.get(where) ?? 0) + micros);
-      const key = `${frame.functionName || '(anonymous)'} — ${where}`;
+      const key = `${await label(frame)} — ${where}`;
       byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
     }
     const perCall = (micros) => micros / 1000 / calls;
     const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([key, micros]) => ({ key, msPerCall: perCall(micros) }));
-    return { origins: sorted(byOrigin).filter((o) => o.key !== 'idle'), functions: sorted(byFunction).filter((f) => !f.key.startsWith('(idle)')).slice(0, 12) };
+    return { origins: sorted(byOrigin).filter((o) => o.key !== 'idle'), functions: sorted(byFunction).filter((f) => !f.key.startsWith('(idle)')).slice(0, 25) };
   } finally {
     inspector.close();
   }
