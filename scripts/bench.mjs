@@ -525,7 +525,10 @@ async function main() {
         const poke = hint === 'todos-api' ? byName.floor.call : byName.whoami.call;
         log(`profiling: ${label}`);
         try {
-          results.profiles.push({ label, calls: PROFILE_CALLS, ...(await profile(pid, hint, repeat(call), PROFILE_CALLS, poke)) });
+          const { raw, ...summary } = await profile(pid, hint, repeat(call), PROFILE_CALLS, poke);
+          results.profiles.push({ label, calls: PROFILE_CALLS, ...summary });
+          // For Chrome DevTools (Performance → Load profile) or any .cpuprofile viewer.
+          writeFileSync(join(ROOT, 'build', 'bench', `profile-${results.profiles.length}.cpuprofile`), JSON.stringify(raw));
         } catch (error) {
           log(`profile failed: ${error.message}`);
         }

@@ -250,9 +250,12 @@ async fn token_fetch(
         }
         // The account page shows when a grant was last refreshed (the library keeps no such
         // time). Recorded after the answer is sent (`waitUntil`), so the refresh grant does not
-        // wait for a KV write, and only for a refresh that succeeded.
-        if let Some(grant_id) = kind.refreshed_grant_id() {
-            let (env, grant_id, now) = (env.clone(), grant_id.to_owned(), bindings::now_seconds());
+        // wait for a KV write; only for a refresh that succeeded, and at most once a minute.
+        let now = bindings::now_seconds();
+        if let Some(grant_id) = kind.refreshed_grant_id()
+            && account::grants::claim_record(grant_id, now)
+        {
+            let (env, grant_id) = (env.clone(), grant_id.to_owned());
             Context::new(ctx).wait_until(async move {
                 account::grants::record_refresh(&env, &grant_id, now).await;
             });

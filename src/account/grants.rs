@@ -2,10 +2,11 @@
 //! (`listUserGrants`), the client's name (`lookupClient`), and when the grant was last refreshed.
 //!
 //! The library records no refresh time and its grant metadata cannot be updated after
-//! `completeAuthorization`, so this worker records it: `tokenExchangeCallback` on a
-//! `refresh_token` grant writes `account:refreshed:<grantId>` in `OAUTH_KV` (see
-//! [`record_refresh`]); revoking through this module deletes it.
+//! `completeAuthorization`, so this worker records it: a successful `refresh_token` grant writes
+//! `account:refreshed:<grantId>` in `OAUTH_KV` after the answer (see [`record_refresh`] and
+//! [`claim_record`]); revoking through this module deletes it.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use serde_json::json;
@@ -22,6 +23,37 @@ pub const REFRESHED_PREFIX: &str = "account:refreshed:";
 /// How long a last-refresh record is kept after the last refresh: a grant unused for longer
 /// shows "not since it was granted" rather than keeping a record forever.
 pub const REFRESHED_TTL_SECONDS: u64 = 365 * 24 * 3600;
+
+/// Seconds between two last-refresh records of one grant from one isolate. Workers KV accepts
+/// about one write per second to a key (a burst of refreshes would be refused with 429s), and
+/// the page shows the time to the minute, so a record at most this old is exact enough.
+pub const RECORD_INTERVAL_SECONDS: u64 = 60;
+/// At most this many grants are remembered per isolate; older entries are dropped first.
+const RECORDED_CAPACITY: usize = 1024;
+
+thread_local! {
+    /// When this isolate last recorded a refresh of each grant.
+    static RECORDED: RefCell<HashMap<String, u64>> = RefCell::new(HashMap::new());
+}
+
+/// Whether a refresh of `grant_id` at `now` is to be recorded: not when this isolate recorded
+/// one less than [`RECORD_INTERVAL_SECONDS`] ago. A `true` counts as recorded.
+pub fn claim_record(grant_id: &str, now: u64) -> bool {
+    RECORDED.with_borrow_mut(|recorded| {
+        let recent = |last: &u64| now < last.saturating_add(RECORD_INTERVAL_SECONDS);
+        if recorded.get(grant_id).is_some_and(recent) {
+            return false;
+        }
+        if recorded.len() >= RECORDED_CAPACITY {
+            recorded.retain(|_, last| recent(last));
+            if recorded.len() >= RECORDED_CAPACITY {
+                recorded.clear();
+            }
+        }
+        recorded.insert(grant_id.to_owned(), now);
+        true
+    })
+}
 
 fn refreshed_key(grant_id: &str) -> String {
     format!("{REFRESHED_PREFIX}{grant_id}")
@@ -131,4 +163,29 @@ pub async fn revoke(
     Ok(Revoked::Done {
         client_id: grant.client_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_refreshed_again_within_the_interval_is_recorded_once() {
+        assert!(claim_record("g-interval", 1_000));
+        assert!(!claim_record("g-interval", 1_001));
+        assert!(!claim_record(
+            "g-interval",
+            1_000 + RECORD_INTERVAL_SECONDS - 1
+        ));
+        assert!(claim_record("g-interval", 1_000 + RECORD_INTERVAL_SECONDS));
+        assert!(claim_record("g-other", 1_001));
+    }
+
+    #[test]
+    fn the_memory_of_recorded_grants_stays_bounded() {
+        for i in 0..(RECORDED_CAPACITY * 2) {
+            assert!(claim_record(&format!("g-bound-{i}"), 5_000));
+        }
+        RECORDED.with_borrow(|recorded| assert!(recorded.len() <= RECORDED_CAPACITY));
+    }
 }

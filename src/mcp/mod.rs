@@ -160,9 +160,21 @@ pub fn base_headers(content_type: Option<&str>) -> worker::Result<Headers> {
 
 /// A JSON response with `status`.
 pub fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
-    Ok(Response::ok(body.to_string())?
-        .with_headers(base_headers(Some("application/json"))?)
-        .with_status(status))
+    body_response(
+        status,
+        body.to_string(),
+        base_headers(Some("application/json"))?,
+    )
+}
+
+/// A response with `body` and exactly `headers` (no default `Content-Type` set first and then
+/// replaced, as `Response::ok` would).
+pub fn body_response(status: u16, body: String, headers: Headers) -> worker::Result<Response> {
+    Ok(
+        Response::from_body(worker::ResponseBody::Body(body.into_bytes()))?
+            .with_headers(headers)
+            .with_status(status),
+    )
 }
 
 /// An empty response with `status` (202 for accepted notifications, 405, 413, …).

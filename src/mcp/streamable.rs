@@ -15,7 +15,8 @@ use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::rules::{self, McpHeaders};
 use super::version::ProtocolVersion;
 use super::{
-    Settings, base_headers, empty_response, failure_response, json_response, now_ms, read_body,
+    Settings, base_headers, body_response, empty_response, failure_response, json_response, now_ms,
+    read_body,
 };
 use crate::grant::Caller;
 use crate::todos_client::TodosClient;
@@ -123,9 +124,7 @@ fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<
     let body = format!("event: message\ndata: {value}\n\n");
     let headers = base_headers(Some("text/event-stream"))?;
     headers.set("X-Accel-Buffering", "no")?;
-    Ok(Response::ok(body)?
-        .with_headers(headers)
-        .with_status(status))
+    body_response(status, body, headers)
 }
 
 /// The MCP headers of a request.

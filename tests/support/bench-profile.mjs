@@ -81,7 +81,8 @@ function origin(frame) {
 /**
  * Profiles the worker runtime `pid` while `run()` makes `calls` requests (`poke()` makes one
  * request outside the measured run, to wake the isolate for the inspector). Returns the CPU
- * milliseconds per call by origin and the heaviest functions (self time).
+ * milliseconds per call by origin, the heaviest functions (self time), and the raw profile (`raw`,
+ * a DevTools `.cpuprofile`).
  */
 /** Awaits `promise`, calling `poke()` every 100 ms until it settles. */
 async function whileWaiting(promise, poke) {
@@ -168,7 +169,7 @@ async function profileOnce(pid, nameHint, run, calls, poke, timeoutMs) {
     }
     const perCall = (micros) => micros / 1000 / calls;
     const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([key, micros]) => ({ key, msPerCall: perCall(micros) }));
-    return { origins: sorted(byOrigin).filter((o) => o.key !== 'idle'), functions: sorted(byFunction).filter((f) => !f.key.startsWith('(idle)')).slice(0, 25) };
+    return { raw: p, origins: sorted(byOrigin).filter((o) => o.key !== 'idle'), functions: sorted(byFunction).filter((f) => !f.key.startsWith('(idle)')).slice(0, 25) };
   } finally {
     inspector.close();
   }
