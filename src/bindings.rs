@@ -39,6 +39,75 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A Workers KV namespace binding (`env.OAUTH_KV`).
+    type KvNamespace;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn put(
+        this: &KvNamespace,
+        key: &str,
+        value: &str,
+        options: &JsValue,
+    ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = delete)]
+    fn remove(this: &KvNamespace, key: &str) -> Result<Promise, JsValue>;
+}
+
+/// The few text records this worker keeps in `OAUTH_KV` next to the library's (last refresh
+/// times, ended `/account` sessions, the purge cursor). Bound directly rather than through
+/// `worker::kv`, whose value conversion links float formatting into the module.
+pub struct Kv(KvNamespace);
+
+impl Kv {
+    /// The namespace bound as `binding`.
+    pub fn from_env(env: &Env, binding: &str) -> Result<Kv, String> {
+        let namespace = get(env.as_ref(), binding);
+        if namespace.is_undefined() || namespace.is_null() {
+            return Err(format!("the KV binding {binding} is missing"));
+        }
+        Ok(Kv(namespace.unchecked_into()))
+    }
+
+    /// The text stored under `key`, or `None`.
+    pub async fn get_text(&self, key: &str) -> Result<Option<String>, String> {
+        let promise = self.0.get(key).map_err(|e| describe_js_error(&e))?;
+        let value = JsFuture::from(promise)
+            .await
+            .map_err(|e| describe_js_error(&e))?;
+        Ok(value.as_string())
+    }
+
+    /// Stores `value` under `key` for `ttl_seconds` (KV's minimum is 60).
+    pub async fn put_text(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), String> {
+        let options = Object::new();
+        let _ = Reflect::set(
+            &options,
+            &"expirationTtl".into(),
+            &JsValue::from_f64(ttl_seconds as f64),
+        );
+        let promise = self
+            .0
+            .put(key, value, &options)
+            .map_err(|e| describe_js_error(&e))?;
+        JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|e| describe_js_error(&e))
+    }
+
+    /// Deletes `key` (no error when it is absent).
+    pub async fn delete(&self, key: &str) -> Result<(), String> {
+        let promise = self.0.remove(key).map_err(|e| describe_js_error(&e))?;
+        JsFuture::from(promise)
+            .await
+            .map(|_| ())
+            .map_err(|e| describe_js_error(&e))
+    }
+}
+
 /// A failure from one of the library's helpers.
 #[derive(Debug, Clone)]
 pub enum HelperError {
@@ -485,36 +554,32 @@ impl OAuthApi {
 
 /// What `OAuthProvider` verified about the bearer token of an API request (`ctx.auth`), without
 /// the token itself.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct TokenAuth {
-    #[serde(default)]
     pub scope: Vec<String>,
-    #[serde(default)]
     pub user_id: Option<String>,
-    #[serde(default)]
     pub client_id: Option<String>,
-    #[serde(default)]
-    pub expires_at: Option<f64>,
-    #[serde(default)]
-    pub audience: Option<String>,
 }
 
-/// Reads `ctx.auth` (the `token` field is skipped: it must never be copied or logged).
+/// Reads `ctx.auth`: only the fields used, one by one (its `token` must never be copied or
+/// logged).
 pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
     let js_ctx: &JsValue = ctx.as_ref().as_ref();
     let auth = get(js_ctx, "auth");
     if auth.is_undefined() || auth.is_null() {
         return Err("ctx.auth is missing".into());
     }
-    let view = Object::new();
-    for key in ["scope", "userId", "clientId", "expiresAt", "audience"] {
-        let value = get(&auth, key);
-        if !value.is_undefined() {
-            let _ = Reflect::set(&view, &key.into(), &value);
-        }
-    }
-    from_js_json(&view, "ctx.auth")
+    let scope = get(&auth, "scope");
+    let scope = match scope.dyn_ref::<Array>() {
+        Some(scopes) => scopes.iter().filter_map(|s| s.as_string()).collect(),
+        None if scope.is_undefined() || scope.is_null() => Vec::new(),
+        None => return Err("ctx.auth.scope is not an array".into()),
+    };
+    Ok(TokenAuth {
+        scope,
+        user_id: get_string(&auth, "userId"),
+        client_id: get_string(&auth, "clientId"),
+    })
 }
 
 /// The options `tokenExchangeCallback` receives, split into the serde view and the `env`.

@@ -22,7 +22,8 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Env;
 
-use crate::{OAUTH_KV, bindings, log};
+use crate::bindings::{self, Kv};
+use crate::{OAUTH_KV, log};
 
 /// Where the sweep's cursor is kept between runs. The library lists only `grant:` and `token:`
 /// keys, so this key is never swept itself.
@@ -75,12 +76,9 @@ pub fn next_cursor(report: &PurgeReport) -> CursorUpdate {
 /// returned (and the invocation shows as failed in the dashboard) only when KV or the library
 /// failed; the cause is logged first.
 pub async fn run(cron: &str, env: &Env, provider: &wasm_bindgen::JsValue) -> Result<(), String> {
-    let kv = env
-        .kv(OAUTH_KV)
-        .map_err(|e| failed(cron, "kv.binding", e))?;
+    let kv = Kv::from_env(env, OAUTH_KV).map_err(|e| failed(cron, "kv.binding", e))?;
     let cursor = kv
-        .get(CURSOR_KEY)
-        .text()
+        .get_text(CURSOR_KEY)
         .await
         .map_err(|e| failed(cron, "kv.get_cursor", e))?;
     let report =
@@ -96,10 +94,7 @@ pub async fn run(cron: &str, env: &Env, provider: &wasm_bindgen::JsValue) -> Res
         };
     match next_cursor(&report) {
         CursorUpdate::Save(next) => kv
-            .put(CURSOR_KEY, next)
-            .map_err(|e| failed(cron, "kv.put_cursor", e))?
-            .expiration_ttl(CURSOR_TTL_SECONDS)
-            .execute()
+            .put_text(CURSOR_KEY, &next, CURSOR_TTL_SECONDS)
             .await
             .map_err(|e| failed(cron, "kv.put_cursor", e))?,
         CursorUpdate::Clear if cursor.is_some() => kv

@@ -14,7 +14,7 @@ use worker::Env;
 
 use super::page::GrantView;
 use crate::OAUTH_KV;
-use crate::bindings::{ClientSummary, HelperError, OAuthApi};
+use crate::bindings::{ClientSummary, HelperError, Kv, OAuthApi};
 use crate::log;
 
 /// The KV prefix of the last-refresh records (outside the library's `grant:`, `token:`,
@@ -65,26 +65,28 @@ pub async fn record_refresh(env: &Env, grant_id: &str, now: u64) {
     if grant_id.is_empty() {
         return;
     }
-    let written = async {
-        env.kv(OAUTH_KV)?
-            .put(&refreshed_key(grant_id), now.to_string())?
-            .expiration_ttl(REFRESHED_TTL_SECONDS)
-            .execute()
-            .await?;
-        Ok::<(), worker::Error>(())
-    }
-    .await;
-    if let Err(error) = written {
+    let written = match Kv::from_env(env, OAUTH_KV) {
+        Ok(kv) => {
+            kv.put_text(
+                &refreshed_key(grant_id),
+                &now.to_string(),
+                REFRESHED_TTL_SECONDS,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
+    if let Err(cause) = written {
         log::warn(
             "account.refresh_not_recorded",
-            json!({ "grant": grant_id, "cause": error.to_string() }),
+            json!({ "grant": grant_id, "cause": cause }),
         );
     }
 }
 
 async fn last_refresh(env: &Env, grant_id: &str) -> Option<u64> {
-    let kv = env.kv(OAUTH_KV).ok()?;
-    let text = kv.get(&refreshed_key(grant_id)).text().await.ok()??;
+    let kv = Kv::from_env(env, OAUTH_KV).ok()?;
+    let text = kv.get_text(&refreshed_key(grant_id)).await.ok()??;
     text.parse().ok()
 }
 
@@ -157,7 +159,7 @@ pub async fn revoke(
         return Ok(Revoked::NotFound);
     };
     api.revoke_grant(&grant.id, user_id).await?;
-    if let Ok(kv) = env.kv(OAUTH_KV) {
+    if let Ok(kv) = Kv::from_env(env, OAUTH_KV) {
         let _ = kv.delete(&refreshed_key(&grant.id)).await;
     }
     Ok(Revoked::Done {

@@ -23,7 +23,7 @@ use self::grants::Revoked;
 use self::page::Notice;
 use self::session::{Expiring, Purpose, SESSION_COOKIE, SIGN_IN_COOKIE, Session, SignIn};
 use crate::OAUTH_KV;
-use crate::bindings::{self, OAuthApi};
+use crate::bindings::{self, Kv, OAuthApi};
 use crate::config::Config;
 use crate::error::{self, AppError};
 use crate::log;
@@ -160,12 +160,11 @@ async fn current_session(
     else {
         return Ok(None);
     };
-    let ended = env
-        .kv(OAUTH_KV)?
-        .get(&format!("{ENDED_PREFIX}{}", session.sid))
-        .text()
+    let ended = Kv::from_env(env, OAUTH_KV)
+        .map_err(AppError::Internal)?
+        .get_text(&format!("{ENDED_PREFIX}{}", session.sid))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(AppError::Internal)?;
     Ok(ended.is_none().then_some(session))
 }
 
@@ -473,13 +472,11 @@ pub async fn sign_out(req: Request, env: &Env, config: &Config) -> Result<Respon
         .exp
         .saturating_sub(bindings::now_seconds())
         .max(KV_MIN_TTL);
-    env.kv(OAUTH_KV)?
-        .put(&format!("{ENDED_PREFIX}{}", session.sid), "1")
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .expiration_ttl(ttl)
-        .execute()
+    Kv::from_env(env, OAUTH_KV)
+        .map_err(AppError::Internal)?
+        .put_text(&format!("{ENDED_PREFIX}{}", session.sid), "1", ttl)
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(AppError::Internal)?;
     let headers = Headers::new();
     headers.append("Set-Cookie", &session::clear_cookie(SESSION_COOKIE))?;
     log::debug!("account.signed_out", json!({ "user": session.uid }));
