@@ -8,8 +8,10 @@
 //!
 //! Tools see only the [`TodosApi`] trait, so host tests hand them a fake and no token.
 
+use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 use serde_json::Value;
 use wasm_bindgen::JsValue;
@@ -171,66 +173,76 @@ pub const TODOS_API_URL_VAR: &str = "TODOS_API_URL";
 pub const TODOS_API_TIMEOUT_VAR: &str = "TODOS_API_TIMEOUT_MS";
 const DEFAULT_TIMEOUT_MS: u64 = 8_000;
 
-/// Where the API is: the Service Binding, or a base URL.
-enum Target {
-    Binding(worker::Fetcher),
-    Url(String),
-    /// Neither is configured: every call fails with this reason (a tool error, not a 500).
-    Unconfigured(String),
-}
-
-/// The real client, built per request with the caller's upstream access token.
-pub struct TodosClient {
-    target: Target,
-    access_token: String,
+/// Where the API is, from the environment: read once per isolate (an isolate's `env` never
+/// changes), so a tool call that never reaches the API (`whoami`) pays nothing for it.
+#[derive(Clone, Debug)]
+struct Settings {
+    /// `TODOS_API_URL` without a trailing slash, or `None` for the Service Binding.
+    url: Option<String>,
     timeout_ms: u64,
 }
 
-impl TodosClient {
-    /// Reads the target from `env`; `access_token` is the user's upstream token.
-    pub fn from_env(env: &worker::Env, access_token: &str) -> Self {
+thread_local! {
+    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
+}
+
+impl Settings {
+    fn from_env(env: &worker::Env) -> Self {
         let url = env
             .var(TODOS_API_URL_VAR)
             .map(|value| value.to_string().trim().trim_end_matches('/').to_string())
-            .unwrap_or_default();
-        let target = if !url.is_empty() {
-            Target::Url(url)
-        } else {
-            match env.service(TODOS_API_BINDING) {
-                Ok(fetcher) => Target::Binding(fetcher),
-                Err(_) => Target::Unconfigured(format!(
-                    "neither {TODOS_API_BINDING} nor {TODOS_API_URL_VAR} is configured"
-                )),
-            }
-        };
+            .ok()
+            .filter(|url| !url.is_empty());
         let timeout_ms = env
             .var(TODOS_API_TIMEOUT_VAR)
             .ok()
             .and_then(|value| value.to_string().trim().parse().ok())
             .filter(|ms| *ms > 0)
             .unwrap_or(DEFAULT_TIMEOUT_MS);
+        Self { url, timeout_ms }
+    }
+}
+
+/// The real client, built per request with the caller's upstream access token.
+pub struct TodosClient {
+    env: worker::Env,
+    settings: Rc<Settings>,
+    access_token: String,
+}
+
+impl TodosClient {
+    /// A client for `env`'s ToDos API; `access_token` is the user's upstream token.
+    pub fn from_env(env: &worker::Env, access_token: &str) -> Self {
+        let settings =
+            SETTINGS.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(Settings::from_env(env)))));
         Self {
-            target,
+            env: env.clone(),
+            settings,
             access_token: access_token.to_string(),
-            timeout_ms,
         }
     }
 
     /// One call, bounded by `AbortSignal.timeout`: the runtime aborts the fetch, body included,
     /// at the deadline, with no timer or closure of ours to keep.
     async fn send(&self, call: &ApiCall) -> Result<Value, TodosError> {
-        let url = match &self.target {
-            Target::Unconfigured(reason) => return Err(TodosError::Unreachable(reason.clone())),
-            // The host of a Service Binding URL is ignored; the path is what the API routes on.
-            Target::Binding(_) => format!("https://todos-api{}", call.path),
-            Target::Url(base) => format!("{base}{}", call.path),
+        let timeout_ms = self.settings.timeout_ms;
+        let (binding, url) = match &self.settings.url {
+            Some(base) => (None, format!("{base}{}", call.path)),
+            None => match self.env.service(TODOS_API_BINDING) {
+                // The host of a Service Binding URL is ignored; the path is what the API routes on.
+                Ok(fetcher) => (Some(fetcher), format!("https://todos-api{}", call.path)),
+                Err(_) => {
+                    return Err(TodosError::Unreachable(format!(
+                        "neither {TODOS_API_BINDING} nor {TODOS_API_URL_VAR} is configured"
+                    )));
+                }
+            },
         };
-        let signal = web_sys::AbortSignal::timeout_with_u32(
-            u32::try_from(self.timeout_ms).unwrap_or(u32::MAX),
-        );
+        let signal =
+            web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
         let failed = |error: JsValue| {
             if signal.aborted() {
-                TodosError::Timeout(self.timeout_ms)
+                TodosError::Timeout(timeout_ms)
             } else {
                 TodosError::Unreachable(crate::bindings::describe_js_error(&error))
             }
@@ -251,9 +263,9 @@ impl TodosClient {
         init.set_headers(&headers);
         init.set_signal(Some(&signal));
         let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(failed)?;
-        let sent = match &self.target {
-            Target::Binding(fetcher) => fetcher.fetch_request(worker::Request::from(request)).await,
-            _ => {
+        let sent = match binding {
+            Some(fetcher) => fetcher.fetch_request(worker::Request::from(request)).await,
+            None => {
                 worker::Fetch::Request(worker::Request::from(request))
                     .send()
                     .await
@@ -261,7 +273,7 @@ impl TodosClient {
         };
         let unreachable = |error: worker::Error| {
             if signal.aborted() {
-                TodosError::Timeout(self.timeout_ms)
+                TodosError::Timeout(timeout_ms)
             } else {
                 TodosError::Unreachable(error.to_string())
             }
