@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::web_sys;
 use worker::{Context, Env, Headers, Request};
 
 #[wasm_bindgen]
@@ -106,6 +107,45 @@ impl Kv {
             .map(|_| ())
             .map_err(|e| describe_js_error(&e))
     }
+}
+
+/// The deadline of an outgoing request: `AbortSignal.timeout`, which makes the runtime abort the
+/// fetch, the reading of its body included, with no timer or closure on the Rust side.
+pub struct Deadline(web_sys::AbortSignal);
+
+impl Deadline {
+    /// Whether the deadline has passed (then a failed fetch or body read was its abort).
+    pub fn passed(&self) -> bool {
+        self.0.aborted()
+    }
+}
+
+/// A request with `method`, `headers` and `body`, aborted after `timeout_ms`.
+pub fn request_with_deadline(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    timeout_ms: u64,
+) -> Result<(Request, Deadline), String> {
+    let signal =
+        web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
+    let js_headers = web_sys::Headers::new().map_err(|e| describe_js_error(&e))?;
+    for (name, value) in headers {
+        js_headers
+            .set(name, value)
+            .map_err(|e| describe_js_error(&e))?;
+    }
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&js_headers);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(&signal));
+    let request =
+        web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| describe_js_error(&e))?;
+    Ok((Request::from(request), Deadline(signal)))
 }
 
 /// A failure from one of the library's helpers.
@@ -769,4 +809,73 @@ pub async fn purge_expired_data(
         .await
         .map_err(|e| describe_js_error(&e))?;
     from_js(report, "the purgeExpiredData report")
+}
+
+/// The runtime's WHATWG `URL` and `URLSearchParams`, behind `crate::web_url` in the worker.
+#[cfg(target_arch = "wasm32")]
+pub mod whatwg_url {
+    use super::web_sys::{Url, UrlSearchParams};
+    use js_sys::{Array, Object};
+    use wasm_bindgen::JsCast;
+
+    pub type Inner = Url;
+
+    pub fn parse(raw: &str) -> Option<Url> {
+        Url::new(raw).ok()
+    }
+
+    pub fn scheme(url: &Url) -> String {
+        url.protocol().trim_end_matches(':').to_owned()
+    }
+
+    pub fn hostname(url: &Url) -> String {
+        url.hostname()
+    }
+
+    pub fn path(url: &Url) -> String {
+        url.pathname()
+    }
+
+    pub fn has_query_fragment_or_userinfo(url: &Url) -> bool {
+        !url.search().is_empty()
+            || !url.hash().is_empty()
+            || !url.username().is_empty()
+            || !url.password().is_empty()
+    }
+
+    pub fn origin(url: &Url) -> String {
+        url.origin()
+    }
+
+    pub fn query_pairs(url: &Url) -> Vec<(String, String)> {
+        Array::from(&url.search_params().entries())
+            .iter()
+            .filter_map(|entry| {
+                let entry: Array = entry.dyn_into().ok()?;
+                Some((entry.get(0).as_string()?, entry.get(1).as_string()?))
+            })
+            .collect()
+    }
+
+    pub fn set_query(url: &mut Url, query: &str) {
+        url.set_search(query);
+    }
+
+    pub fn set_hostname(url: &mut Url, hostname: &str) {
+        url.set_hostname(hostname);
+    }
+
+    pub fn href(url: &Url) -> String {
+        url.href()
+    }
+
+    pub fn form_encode_pairs(pairs: &[(&str, &str)]) -> String {
+        let Ok(params) = UrlSearchParams::new() else {
+            return String::new();
+        };
+        for (name, value) in pairs {
+            params.append(name, value);
+        }
+        Object::to_string(params.unchecked_ref::<Object>()).into()
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use url::{Host, Url};
+use crate::web_url::{WebUrl, is_loopback_host};
 
 use crate::log::Level;
 
@@ -226,17 +226,12 @@ impl Config {
 
 /// Whether `url` may use plain `http`: only on a loopback host (OAuth 2.1 §1.5 requires TLS
 /// everywhere else; RFC 8252 §8.3 names the loopback exception).
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+fn is_loopback(url: &WebUrl) -> bool {
+    is_loopback_host(&url.hostname())
 }
 
-fn check_scheme(var: &'static str, url: &Url) -> Result<(), ConfigError> {
-    match url.scheme() {
+fn check_scheme(var: &'static str, url: &WebUrl) -> Result<(), ConfigError> {
+    match url.scheme().as_str() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(error(
@@ -250,9 +245,9 @@ fn check_scheme(var: &'static str, url: &Url) -> Result<(), ConfigError> {
 /// An issuer URL: https (or http on loopback), no query or fragment (OIDC Discovery §3,
 /// RFC 8414 §2). Kept exactly as written, since `iss` is compared as a string.
 fn parse_issuer(var: &'static str, raw: &str) -> Result<String, ConfigError> {
-    let url = Url::parse(raw).map_err(|_| error(var, "is not a valid URL"))?;
+    let url = WebUrl::parse(raw).ok_or_else(|| error(var, "is not a valid URL"))?;
     check_scheme(var, &url)?;
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    if url.has_query_fragment_or_userinfo() {
         return Err(error(var, "must not have a query, fragment or user info"));
     }
     Ok(raw.to_owned())
@@ -274,19 +269,15 @@ fn issuer_from_domain(domain: &str) -> Result<String, ConfigError> {
 /// issuer of this authorization server. The library requires a canonical spelling (RFC 9728 §2:
 /// lowercase scheme and host), so the origin is re-serialised and a trailing slash dropped.
 fn parse_public_url(raw: &str) -> Result<String, ConfigError> {
-    let url = Url::parse(raw).map_err(|_| error(vars::PUBLIC_URL, "is not a valid URL"))?;
+    let url = WebUrl::parse(raw).ok_or_else(|| error(vars::PUBLIC_URL, "is not a valid URL"))?;
     check_scheme(vars::PUBLIC_URL, &url)?;
-    if url.path() != "/"
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-    {
+    if url.path() != "/" || url.has_query_fragment_or_userinfo() {
         return Err(error(
             vars::PUBLIC_URL,
             "must be an origin such as https://mcp.example.com (no path, query or fragment)",
         ));
     }
-    Ok(url.origin().ascii_serialization())
+    Ok(url.origin())
 }
 
 /// A space-separated scope list (RFC 6749 §3.3): each token printable ASCII without `"` or `\`.

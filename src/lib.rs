@@ -21,6 +21,7 @@ pub mod todos_client;
 pub mod token_exchange;
 pub mod tools;
 pub mod upstream;
+pub mod web_url;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -122,6 +123,11 @@ pub fn path_of(url: &str) -> &str {
         .find(['?', '#'])
         .map_or(url.len(), |i| i + start);
     &url[start..end]
+}
+
+/// The path of `req`'s URL (see [`path_of`]).
+pub fn request_path(req: &Request) -> String {
+    path_of(&req.inner().url()).to_owned()
 }
 
 /// Rewrites the path-suffixed protected resource metadata URLs that MCP clients try
@@ -280,7 +286,8 @@ pub async fn default_fetch(
 
 async fn route(req: Request, env: &Env) -> Result<Response, AppError> {
     let config = load_config(env)?;
-    match (req.method(), req.path().as_str()) {
+    let path = request_path(&req);
+    match (req.method(), path.as_str()) {
         (Method::Get, endpoints::HEALTH) => Ok(Response::from_json(&json!({ "status": "ok" }))?),
         (Method::Get, endpoints::AUTHORIZE) => authorize::show(req, env, &config).await,
         (Method::Post, endpoints::AUTHORIZE) => authorize::decide(req, env, &config).await,
@@ -288,7 +295,7 @@ async fn route(req: Request, env: &Env) -> Result<Response, AppError> {
         (_, path) if account::handles(path) => account::serve(req, env, &config).await,
         (_, endpoints::AUTHORIZE | endpoints::CALLBACK | endpoints::HEALTH) => {
             let response = Response::error("Method Not Allowed", 405)?;
-            let allow = if req.path() == endpoints::AUTHORIZE {
+            let allow = if path == endpoints::AUTHORIZE {
                 "GET, POST"
             } else {
                 "GET"

@@ -14,8 +14,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use serde_json::Value;
-use wasm_bindgen::JsValue;
-use worker::worker_sys::web_sys;
 
 /// A boxed future that need not be `Send` (Workers run one thread per isolate).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -238,41 +236,29 @@ impl TodosClient {
                 }
             },
         };
-        let signal =
-            web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-        let failed = |error: JsValue| {
-            if signal.aborted() {
-                TodosError::Timeout(timeout_ms)
-            } else {
-                TodosError::Unreachable(crate::bindings::describe_js_error(&error))
-            }
-        };
-        let headers = web_sys::Headers::new().map_err(failed)?;
-        headers
-            .set("Authorization", &format!("Bearer {}", self.access_token))
-            .map_err(failed)?;
-        headers.set("Accept", "application/json").map_err(failed)?;
-        let init = web_sys::RequestInit::new();
-        init.set_method(call.method.as_str());
-        if let Some(body) = &call.body {
-            headers
-                .set("Content-Type", "application/json")
-                .map_err(failed)?;
-            init.set_body(&JsValue::from_str(&body.to_string()));
+        let authorization = format!("Bearer {}", self.access_token);
+        let body = call.body.as_ref().map(Value::to_string);
+        let mut headers = vec![
+            ("Authorization", authorization.as_str()),
+            ("Accept", "application/json"),
+        ];
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json"));
         }
-        init.set_headers(&headers);
-        init.set_signal(Some(&signal));
-        let request = web_sys::Request::new_with_str_and_init(&url, &init).map_err(failed)?;
+        let (request, deadline) = crate::bindings::request_with_deadline(
+            call.method.as_str(),
+            &url,
+            &headers,
+            body.as_deref(),
+            timeout_ms,
+        )
+        .map_err(TodosError::Unreachable)?;
         let sent = match binding {
-            Some(fetcher) => fetcher.fetch_request(worker::Request::from(request)).await,
-            None => {
-                worker::Fetch::Request(worker::Request::from(request))
-                    .send()
-                    .await
-            }
+            Some(fetcher) => fetcher.fetch_request(request).await,
+            None => worker::Fetch::Request(request).send().await,
         };
         let unreachable = |error: worker::Error| {
-            if signal.aborted() {
+            if deadline.passed() {
                 TodosError::Timeout(timeout_ms)
             } else {
                 TodosError::Unreachable(error.to_string())

@@ -160,10 +160,9 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
     use crate::upstream::token::TokenOutcome;
 
     let now = crate::bindings::now_seconds();
-    let ids = json!({ "client_id": input.client_id, "user": input.user_id, "grant": input.grant_id, "scopes": input.scope });
-    // One flat log line: the grant's ids plus the event's own fields.
+    // One flat log line: the grant's ids plus the event's own fields (built only when logged).
     let with = |extra: serde_json::Value| {
-        let mut line = ids.clone();
+        let mut line = json!({ "client_id": input.client_id, "user": input.user_id, "grant": input.grant_id, "scopes": input.scope });
         if let (Some(line), serde_json::Value::Object(extra)) = (line.as_object_mut(), extra) {
             line.extend(extra);
         }

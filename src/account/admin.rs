@@ -120,7 +120,7 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
     if given.is_empty() || !constant_time_eq(&want, &got) {
         log::warn(
             "admin.refused",
-            json!({ "path": req.path(), "token_sent": !given.is_empty() }),
+            json!({ "path": crate::request_path(&req), "token_sent": !given.is_empty() }),
         );
         let response = json_response(401, &json!({ "error": "unauthorized" }))?;
         response
@@ -128,7 +128,7 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
             .set("WWW-Authenticate", "Bearer realm=\"admin\"")?;
         return Ok(response);
     }
-    let Some(route) = parse_route(&req.method(), &req.path()) else {
+    let Some(route) = parse_route(&req.method(), &crate::request_path(&req)) else {
         return json_response(404, &json!({ "error": "not_found" }));
     };
     let api = OAuthApi::from_env(env)?;

@@ -92,9 +92,9 @@ async fn last_refresh(env: &Env, grant_id: &str) -> Option<u64> {
 
 /// The host a redirect URI points at.
 fn host_of(uri: &str) -> Option<String> {
-    url::Url::parse(uri)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
+    crate::web_url::WebUrl::parse(uri)
+        .map(|u| u.hostname())
+        .filter(|host| !host.is_empty())
 }
 
 /// Every grant of `user_id`, newest first, with client names and refresh times.

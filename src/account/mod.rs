@@ -30,6 +30,7 @@ use crate::log;
 use crate::upstream::client::{Upstream, UpstreamError};
 use crate::upstream::token::TokenOutcome;
 use crate::upstream::{pkce, user_id_for_subject};
+use crate::web_url::WebUrl;
 
 /// The page.
 pub const PAGE: &str = "/account";
@@ -55,7 +56,7 @@ pub fn handles(path: &str) -> bool {
 
 /// Routes `/account…` and `/admin/…`.
 pub async fn serve(req: Request, env: &Env, config: &Config) -> Result<Response, AppError> {
-    let path = req.path();
+    let path = crate::request_path(&req);
     match (req.method(), path.as_str()) {
         (_, p) if p.starts_with(admin::PREFIX) => admin::serve(req, env).await,
         (Method::Get, PAGE) => show(req, env, config).await,
@@ -182,8 +183,10 @@ fn has_cookie(req: &Request, name: &str) -> bool {
 
 /// `GET /account`: the user's grants, or the sign-in link.
 pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, AppError> {
-    let query = req.url()?.query().unwrap_or_default().to_owned();
-    let notice = match query.as_str() {
+    let url = req.inner().url();
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let query = query.split_once('#').map_or(query, |(query, _)| query);
+    let notice = match query {
         "revoked=1" => Some(Notice::Revoked),
         "signed_out=1" => Some(Notice::SignedOut),
         _ => None,
@@ -268,12 +271,8 @@ pub async fn callback(req: Request, _env: &Env, config: &Config) -> Result<Respo
             "no valid sign-in cookie",
         );
     };
-    let url = req.url()?;
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
+    let url = WebUrl::parse(&req.inner().url());
+    let param = |name: &str| url.as_ref().and_then(|url| url.query_param(name));
     // RFC 6749 §10.12, RFC 9700 §4.7.1: the answer must belong to this browser's sign-in.
     let state_ok = param("state")
         .is_some_and(|s| session::constant_time_eq(s.as_bytes(), sign_in.state.as_bytes()));

@@ -163,10 +163,7 @@ pub fn origin_allowed(origin: Option<&str>, public_url: &str) -> bool {
     let Some(origin) = origin else {
         return false;
     };
-    match url::Url::parse(public_url) {
-        Ok(url) => origin == url.origin().ascii_serialization(),
-        Err(_) => false,
-    }
+    crate::web_url::WebUrl::parse(public_url).is_some_and(|url| origin == url.origin())
 }
 
 /// A random token from `N` bytes, as base64url.

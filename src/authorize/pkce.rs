@@ -1,5 +1,7 @@
 //! The PKCE rule for MCP clients, and OAuth error redirects to a validated redirect URI. Pure.
 
+use crate::web_url::WebUrl;
+
 /// Checks the client's PKCE parameters: present, `S256`, and a well-formed challenge
 /// (OAuth 2.1 §4.1.1 requires PKCE and forbids `plain` where S256 is possible; RFC 7636 §4.2:
 /// the S256 challenge is 43 base64url characters; RFC 9700 §2.1.1).
@@ -29,36 +31,29 @@ pub fn error_redirect(
     state: Option<&str>,
     issuer: Option<&str>,
 ) -> String {
-    let Ok(mut url) = url::Url::parse(redirect_uri) else {
+    let Some(mut url) = WebUrl::parse(redirect_uri) else {
         return redirect_uri.to_owned();
     };
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
+    let existing = url.query_pairs();
+    let mut query: Vec<(&str, &str)> = existing
+        .iter()
         .filter(|(k, _)| {
             !matches!(
-                k.as_ref(),
+                k.as_str(),
                 "error" | "error_description" | "error_uri" | "state" | "iss"
             )
         })
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    {
-        let mut query = url.query_pairs_mut();
-        query.clear();
-        for (k, v) in &kept {
-            query.append_pair(k, v);
-        }
-        query
-            .append_pair("error", code)
-            .append_pair("error_description", description);
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-        if let Some(issuer) = issuer {
-            query.append_pair("iss", issuer);
-        }
+    query.extend([("error", code), ("error_description", description)]);
+    if let Some(state) = state {
+        query.push(("state", state));
     }
-    url.into()
+    if let Some(issuer) = issuer {
+        query.push(("iss", issuer));
+    }
+    url.set_query_pairs(&query);
+    url.href()
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ impl DurableObject for McpSseSession {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        match req.path().as_str() {
+        match crate::request_path(&req).as_str() {
             "/open" => self.open(&req).await,
             "/check" => self.check(&req),
             "/deliver" => self.deliver(req).await,

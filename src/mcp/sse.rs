@@ -55,11 +55,7 @@ pub async fn post(
         response.headers().set("Allow", "POST")?;
         return Ok(response);
     }
-    let url = req.url()?;
-    let session_id = url
-        .query_pairs()
-        .find(|(key, _)| key == "sessionId")
-        .map(|(_, value)| value.into_owned());
+    let session_id = crate::web_url::query_param(&req.inner().url(), "sessionId");
     let Some(session_id) = session_id.filter(|id| is_session_id(id)) else {
         return plain_error(400, "missing or malformed sessionId");
     };

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::error::{self, AppError};
 use crate::grant::{GrantProps, UpstreamTokens};
 use crate::log;
+use crate::web_url::WebUrl;
 
 /// Lifetime assumed for an upstream access token whose response carries no `expires_in`:
 /// short, so the MCP token cannot outlive it by much.
@@ -41,11 +42,9 @@ fn back_to_client(
 pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response, AppError> {
     let api = OAuthApi::from_env(env)?;
     // One callback per `state` at a time, so its single use holds under concurrency (`key_lock`).
-    let state = req
-        .url()?
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned());
+    let url = WebUrl::parse(&req.inner().url());
+    let param = |name: &str| url.as_ref().and_then(|url| url.query_param(name));
+    let state = param("state");
     let _held = match state {
         Some(state) => Some(crate::key_lock::lock(format!("state:{state}")).await),
         None => None,
@@ -62,12 +61,6 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             });
         }
         Err(other) => return Err(other.into()),
-    };
-    let url = req.url()?;
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
     };
     let idp = Upstream::new(config);
 

@@ -16,6 +16,7 @@ use super::token::{self, TokenOutcome, TokenRequest};
 use crate::bindings;
 use crate::config::Config;
 use crate::grant::UserClaims;
+use crate::web_url::WebUrl;
 
 /// How long a discovery document is reused before it is fetched again.
 const DISCOVERY_TTL_SECONDS: u64 = 3600;
@@ -56,10 +57,10 @@ thread_local! {
 /// `http://localhost…` as `http://127.0.0.1…`: workerd may resolve `localhost` to `::1` only,
 /// while local identity providers usually listen on IPv4. Other hosts are left alone.
 fn loopback_v4(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.scheme() == "http" && parsed.host_str() == Some("localhost") => {
-            let _ = parsed.set_host(Some("127.0.0.1"));
-            parsed.into()
+    match WebUrl::parse(url) {
+        Some(mut parsed) if parsed.scheme() == "http" && parsed.hostname() == "localhost" => {
+            parsed.set_hostname("127.0.0.1");
+            parsed.href()
         }
         _ => url.to_owned(),
     }
@@ -242,24 +243,30 @@ impl<'a> Upstream<'a> {
         scope: &[String],
     ) -> Result<String, UpstreamError> {
         let doc = self.discovery().await?;
-        let mut url = url::Url::parse(&doc.authorization_endpoint)
-            .map_err(|_| UpstreamError::Invalid("bad authorization_endpoint".into()))?;
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("response_type", "code")
-                .append_pair("client_id", &self.config.client_id)
-                .append_pair("redirect_uri", &self.redirect_uri)
-                .append_pair("scope", &scope.join(" "))
-                .append_pair("state", state)
-                .append_pair("nonce", nonce)
-                .append_pair("code_challenge", challenge)
-                .append_pair("code_challenge_method", "S256");
-            if let Some(audience) = self.audience {
-                query.append_pair("audience", audience);
-            }
+        let mut url = WebUrl::parse(&doc.authorization_endpoint)
+            .ok_or_else(|| UpstreamError::Invalid("bad authorization_endpoint".into()))?;
+        let scope = scope.join(" ");
+        // Parameters the endpoint URL already carries are kept (RFC 6749 §3.1).
+        let existing = url.query_pairs();
+        let mut query: Vec<(&str, &str)> = existing
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        query.extend([
+            ("response_type", "code"),
+            ("client_id", self.config.client_id.as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("scope", scope.as_str()),
+            ("state", state),
+            ("nonce", nonce),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+        if let Some(audience) = self.audience {
+            query.push(("audience", audience));
         }
-        Ok(url.into())
+        url.set_query_pairs(&query);
+        Ok(url.href())
     }
 
     async fn token(&self, request: TokenRequest) -> Result<TokenOutcome, UpstreamError> {

@@ -1,7 +1,7 @@
 //! The identity provider's OpenID Connect Discovery document (OIDC Discovery 1.0 §3), pure.
 
+use crate::web_url::WebUrl;
 use serde::Deserialize;
-use url::Url;
 
 /// The fields of the discovery document this worker uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,8 +35,8 @@ pub fn discovery_url(issuer: &str) -> String {
     )
 }
 
-fn endpoint_ok(raw: &str, issuer: &Url) -> bool {
-    let Ok(url) = Url::parse(raw) else {
+fn endpoint_ok(raw: &str, issuer: &WebUrl) -> bool {
+    let Some(url) = WebUrl::parse(raw) else {
         return false;
     };
     // TLS everywhere (OAuth 2.1 §1.5); an http issuer (loopback only, checked in config) may
@@ -44,7 +44,7 @@ fn endpoint_ok(raw: &str, issuer: &Url) -> bool {
     url.scheme() == "https"
         || (url.scheme() == "http"
             && issuer.scheme() == "http"
-            && url.host_str() == issuer.host_str())
+            && url.hostname() == issuer.hostname())
 }
 
 /// Parses and checks a discovery document: its `issuer` must equal the configured one exactly
@@ -58,8 +58,8 @@ pub fn parse(body: &str, configured_issuer: &str) -> Result<Discovery, Discovery
             "its issuer differs from the configured issuer".into(),
         ));
     }
-    let issuer = Url::parse(configured_issuer)
-        .map_err(|_| DiscoveryError("the issuer is not a URL".into()))?;
+    let issuer = WebUrl::parse(configured_issuer)
+        .ok_or_else(|| DiscoveryError("the issuer is not a URL".into()))?;
     for (name, endpoint) in [
         ("authorization_endpoint", &doc.authorization_endpoint),
         ("token_endpoint", &doc.token_endpoint),

@@ -61,17 +61,10 @@ pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
     }
 }
 
-/// `application/x-www-form-urlencoded` encoding of one value (WHATWG URL, as browsers send forms).
-pub fn form_encode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
+pub use crate::web_url::form_encode;
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    crate::web_url::form_encode_pairs(pairs)
 }
 
 /// A token request body and, for `client_secret_basic`, its `Authorization` header value.
