@@ -130,6 +130,28 @@ pub fn request_with_deadline(
 ) -> Result<(Request, Deadline), String> {
     let signal =
         web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
+    let request = new_request(method, url, headers, body, Some(&signal))?;
+    Ok((request, Deadline(signal)))
+}
+
+/// A request with `method`, `headers` and `body` (built directly, not through
+/// `worker::RequestInit`, whose conversion links its `cf` options serialiser into the module).
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Request, String> {
+    new_request(method, url, headers, body, None)
+}
+
+fn new_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Request, String> {
     let js_headers = web_sys::Headers::new().map_err(|e| describe_js_error(&e))?;
     for (name, value) in headers {
         js_headers
@@ -142,10 +164,10 @@ pub fn request_with_deadline(
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(body));
     }
-    init.set_signal(Some(&signal));
+    init.set_signal(signal);
     let request =
         web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| describe_js_error(&e))?;
-    Ok((Request::from(request), Deadline(signal)))
+    Ok(Request::from(request))
 }
 
 /// A failure from one of the library's helpers.
@@ -215,22 +237,62 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
         .map_err(|e| format!("serialising for JavaScript: {}", describe_js_error(&e)))
 }
 
-/// Reads a JS value field by field. For values that carry a client's text (client metadata, the
-/// authorization request): a lone UTF-16 surrogate, which `JSON.parse` accepts and `serde_json`
-/// refuses, becomes U+FFFD here instead of failing the request.
+/// Reads a JS value through one `JSON.stringify` and `serde_json`: one boundary crossing instead
+/// of one per field.
+///
+/// `JSON.stringify` escapes a lone UTF-16 surrogate (which a client's text may hold: `JSON.parse`
+/// accepts `"\ud800"`) as `\udXXX`, and `serde_json` refuses such an escape; it becomes U+FFFD
+/// first ([`replace_lone_surrogates`]), as the runtime's own UTF-8 conversion of strings does.
 fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| format!("reading {what}: {e}"))
+    from_js_json(&value, what)
 }
 
-/// Reads a JS value this worker wrote itself (grant props, the provider's token facts) through
-/// one `JSON.stringify` and `serde_json`: on the path of every MCP request and refresh grant, and
-/// several times cheaper than crossing the boundary once per field. Its strings came from
-/// `serde_json` or the library, so they hold no lone surrogates.
 fn from_js_json<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, String> {
     let text: String = js_sys::JSON::stringify(value)
         .map_err(|e| format!("reading {what}: {}", describe_js_error(&e)))?
         .into();
-    serde_json::from_str(&text).map_err(|e| format!("reading {what}: {e}"))
+    serde_json::from_str(&replace_lone_surrogates(&text))
+        .map_err(|e| format!("reading {what}: {e}"))
+}
+
+/// `\udXXX` escapes in well-formed `JSON.stringify` output (ES2019), which only escapes lone
+/// surrogates (pairs are written as the character), replaced by `\ufffd`. Escaped backslashes
+/// (`\\`) are kept as they are.
+pub fn replace_lone_surrogates(json: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = json.as_bytes();
+    let is_surrogate_escape = |at: usize| {
+        bytes.get(at + 1) == Some(&b'u')
+            && matches!(bytes.get(at + 2), Some(b'd' | b'D'))
+            && matches!(
+                bytes.get(at + 3),
+                Some(b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+            )
+            && at + 6 <= bytes.len()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            i += 1;
+        } else if is_surrogate_escape(i) {
+            let out = out.get_or_insert_with(|| String::with_capacity(json.len()));
+            out.push_str(&json[copied..i]);
+            out.push_str("\\ufffd");
+            i += 6;
+            copied = i;
+        } else {
+            // Any other escape: its second character is never a backslash that starts another.
+            i += 2;
+        }
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(json),
+        Some(mut out) => {
+            out.push_str(&json[copied..]);
+            std::borrow::Cow::Owned(out)
+        }
+    }
 }
 
 fn headers_of(value: &JsValue) -> Headers {
@@ -877,5 +939,33 @@ pub mod whatwg_url {
             params.append(name, value);
         }
         Object::to_string(params.unchecked_ref::<Object>()).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_lone_surrogates;
+
+    #[test]
+    fn lone_surrogate_escapes_become_replacement_characters() {
+        assert_eq!(
+            replace_lone_surrogates(r#"{"name":"a\ud800b\uDFFFc"}"#),
+            r#"{"name":"a\ufffdb\ufffdc"}"#
+        );
+        let parsed: serde_json::Value =
+            serde_json::from_str(&replace_lone_surrogates(r#"["\udc00"]"#)).expect("parses");
+        assert_eq!(parsed[0], "\u{fffd}");
+    }
+
+    #[test]
+    fn other_escapes_and_text_are_kept() {
+        for json in [
+            r#"{"a":"\\ud800"}"#,
+            r#"{"a":"\u00e9\n\"\\","b":"é😀"}"#,
+            r#"{"a":"\u0041"}"#,
+            r#""\"#,
+        ] {
+            assert_eq!(replace_lone_surrogates(json), json, "{json}");
+        }
     }
 }

@@ -310,6 +310,16 @@ describe('the MCP worker as authorization server', () => {
     assert.match(response.headers.get('content-security-policy'), /default-src 'none'/);
   });
 
+  test('a client_name holding a lone UTF-16 surrogate is shown with U+FFFD, not refused', async () => {
+    // JSON.stringify sends the lone surrogate as the escape "\ud800", which the library's
+    // JSON.parse accepts; the worker must read it back without failing the consent page.
+    const client = await registerClient(stack.workerUrl, { client_name: 'Lone \ud800 surrogate app' });
+    const response = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid', challenge: createPkcePair().challenge }), { redirect: 'manual' });
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    assert.ok(html.includes('Lone \ufffd surrogate app'), 'the name, with U+FFFD for the lone surrogate');
+  });
+
   test('the consent page cannot be framed or cached, and its cookie is __Host-, HttpOnly, SameSite', async () => {
     const client = await registerClient(stack.workerUrl);
     const response = await fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }), { redirect: 'manual' });

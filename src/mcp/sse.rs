@@ -8,7 +8,7 @@
 //! cloudflare/agents#323); only its JSON-RPC response travels to the object.
 
 use serde_json::json;
-use worker::{Env, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Method, Request, Response, Stub};
 
 use super::dispatch::{Dispatcher, Reply};
 use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
@@ -151,19 +151,16 @@ fn internal_request(
     caller: &Caller,
     body: Option<String>,
 ) -> worker::Result<Request> {
-    let mut init = RequestInit::new();
-    init.with_method(method);
-    if let Some(body) = body {
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(&format!("https://sse-session{path}"), &init)?;
-    request
-        .headers()
-        .set(session::HEADER_USER, &caller.user_id)?;
-    request
-        .headers()
-        .set(session::HEADER_CLIENT, &caller.client_id)?;
-    Ok(request)
+    crate::bindings::request(
+        method.as_ref(),
+        &format!("https://sse-session{path}"),
+        &[
+            (session::HEADER_USER, &caller.user_id),
+            (session::HEADER_CLIENT, &caller.client_id),
+        ],
+        body.as_deref(),
+    )
+    .map_err(worker::Error::RustError)
 }
 
 /// A new unguessable session id (128 bits from the platform CSPRNG).

@@ -4,11 +4,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use std::time::Duration;
-
-use futures_util::future::{Either, select};
 use serde_json::Value;
-use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::Fetch;
 
 use super::discovery::{self, Discovery};
 use super::id_token::{self, Expected};
@@ -66,60 +63,34 @@ fn loopback_v4(url: &str) -> String {
     }
 }
 
-/// One HTTP exchange with the identity provider, bounded by `timeout_ms`: the request and the
-/// reading of its body race a timer, and the loser is aborted (the issue's rule "every outbound
-/// call has a deadline"; a hung provider must become a clear `Unavailable`, never a hung request).
+/// One HTTP exchange with the identity provider, bounded by `timeout_ms`: the runtime aborts the
+/// request or the reading of its body at the deadline (every outbound call has one: a hung
+/// provider must become a clear `Unavailable`, never a hung request).
 async fn send(
-    method: Method,
+    method: &str,
     url: &str,
     request: Option<&TokenRequest>,
     timeout_ms: u64,
 ) -> Result<(u16, String), UpstreamError> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let exchange = std::pin::pin!(send_with_signal(method, url, request, &signal));
-    let deadline = std::pin::pin!(Delay::from(Duration::from_millis(timeout_ms)));
-    match select(exchange, deadline).await {
-        Either::Left((outcome, _)) => outcome,
-        Either::Right(_) => {
-            controller.abort();
-            Err(UpstreamError::Unavailable(format!(
-                "no answer within {timeout_ms} ms"
-            )))
-        }
-    }
-}
-
-async fn send_with_signal(
-    method: Method,
-    url: &str,
-    request: Option<&TokenRequest>,
-    signal: &AbortSignal,
-) -> Result<(u16, String), UpstreamError> {
-    let headers = Headers::new();
-    let unavailable = |e: worker::Error| UpstreamError::Unavailable(e.to_string());
-    headers
-        .set("Accept", "application/json")
-        .map_err(unavailable)?;
-    let mut init = RequestInit::new();
-    init.with_method(method);
+    let mut headers = vec![("Accept", "application/json")];
     if let Some(request) = request {
-        headers
-            .set("Content-Type", "application/x-www-form-urlencoded")
-            .map_err(unavailable)?;
+        headers.push(("Content-Type", "application/x-www-form-urlencoded"));
         if let Some(authorization) = &request.authorization {
-            headers
-                .set("Authorization", authorization)
-                .map_err(unavailable)?;
+            headers.push(("Authorization", authorization.as_str()));
         }
-        init.with_body(Some(request.body.as_str().into()));
     }
-    init.with_headers(headers);
-    let outgoing = Request::new_with_init(&loopback_v4(url), &init).map_err(unavailable)?;
-    let mut response = Fetch::Request(outgoing)
-        .send_with_signal(signal)
-        .await
-        .map_err(unavailable)?;
+    let body = request.map(|request| request.body.as_str());
+    let (outgoing, deadline) =
+        bindings::request_with_deadline(method, &loopback_v4(url), &headers, body, timeout_ms)
+            .map_err(UpstreamError::Unavailable)?;
+    let unavailable = |e: worker::Error| {
+        UpstreamError::Unavailable(if deadline.passed() {
+            format!("no answer within {timeout_ms} ms")
+        } else {
+            e.to_string()
+        })
+    };
+    let mut response = Fetch::Request(outgoing).send().await.map_err(unavailable)?;
     let status = response.status_code();
     let body = response.text().await.map_err(unavailable)?;
     Ok((status, body))
@@ -169,7 +140,7 @@ impl<'a> Upstream<'a> {
             return Ok(doc);
         }
         let url = discovery::discovery_url(&self.config.issuer);
-        let (status, body) = send(Method::Get, &url, None, self.config.upstream_timeout_ms).await?;
+        let (status, body) = send("GET", &url, None, self.config.upstream_timeout_ms).await?;
         if status != 200 {
             return Err(UpstreamError::Unavailable(format!(
                 "discovery answered HTTP {status}"
@@ -208,8 +179,7 @@ impl<'a> Upstream<'a> {
                 return Ok(keys);
             }
         }
-        let (status, body) =
-            send(Method::Get, jwks_uri, None, self.config.upstream_timeout_ms).await?;
+        let (status, body) = send("GET", jwks_uri, None, self.config.upstream_timeout_ms).await?;
         if status != 200 {
             return Err(UpstreamError::Unavailable(format!(
                 "JWKS answered HTTP {status}"
@@ -272,7 +242,7 @@ impl<'a> Upstream<'a> {
     async fn token(&self, request: TokenRequest) -> Result<TokenOutcome, UpstreamError> {
         let doc = self.discovery().await?;
         let (status, body) = send(
-            Method::Post,
+            "POST",
             &doc.token_endpoint,
             Some(&request),
             self.config.upstream_timeout_ms,
