@@ -109,49 +109,81 @@ impl Kv {
     }
 }
 
-/// The deadline of an outgoing request: `AbortSignal.timeout`, which makes the runtime abort the
-/// fetch, the reading of its body included, with no timer or closure on the Rust side.
-pub struct Deadline(web_sys::AbortSignal);
-
-impl Deadline {
-    /// Whether the deadline has passed (then a failed fetch or body read was its abort).
-    pub fn passed(&self) -> bool {
-        self.0.aborted()
-    }
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = fetch)]
+    fn global_fetch(url: &str, init: &web_sys::RequestInit) -> Result<Promise, JsValue>;
 }
 
-/// A request with `method`, `headers` and `body`, aborted after `timeout_ms`.
-pub fn request_with_deadline(
+/// An answer read whole: status, the one header callers need, and the body text.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    /// `WWW-Authenticate` (RFC 6750 §3), when present.
+    pub www_authenticate: Option<String>,
+    pub body: String,
+}
+
+/// Why an outgoing request gave no answer.
+#[derive(Debug)]
+pub enum FetchFailure {
+    /// The deadline passed: `AbortSignal.timeout` aborted the request or the body read.
+    TimedOut,
+    /// The request failed (network, binding, or an invalid request): the runtime's message.
+    Failed(String),
+}
+
+/// One outgoing request, read whole, aborted after `timeout_ms` (the runtime's
+/// `AbortSignal.timeout`: no timer or closure on the Rust side). It goes through `binding` (a
+/// Service Binding) when given, else to the network. Straight `RequestInit` → `fetch` →
+/// `text()`: no intermediate `Request` object, no `worker::RequestInit` conversion.
+pub async fn fetch_text(
+    binding: Option<&worker::Fetcher>,
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
     timeout_ms: u64,
-) -> Result<(Request, Deadline), String> {
+) -> Result<Fetched, FetchFailure> {
     let signal =
         web_sys::AbortSignal::timeout_with_u32(u32::try_from(timeout_ms).unwrap_or(u32::MAX));
-    let request = new_request(method, url, headers, body, Some(&signal))?;
-    Ok((request, Deadline(signal)))
+    let failed = |error: JsValue| {
+        if signal.aborted() {
+            FetchFailure::TimedOut
+        } else {
+            FetchFailure::Failed(describe_js_error(&error))
+        }
+    };
+    let init = request_init(method, headers, body).map_err(FetchFailure::Failed)?;
+    init.set_signal(Some(&signal));
+    let promise = match binding {
+        Some(fetcher) => fetcher
+            .clone()
+            .into_rpc::<worker::worker_sys::Fetcher>()
+            .fetch_with_str_and_init(url, &init),
+        None => global_fetch(url, &init),
+    }
+    .map_err(failed)?;
+    let response: web_sys::Response = JsFuture::from(promise)
+        .await
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(|_| FetchFailure::Failed("fetch did not answer a Response".into()))?;
+    let www_authenticate = response.headers().get("WWW-Authenticate").ok().flatten();
+    let text = response.text().map_err(failed)?;
+    let body = JsFuture::from(text).await.map_err(failed)?;
+    Ok(Fetched {
+        status: response.status(),
+        www_authenticate,
+        body: body.as_string().unwrap_or_default(),
+    })
 }
 
-/// A request with `method`, `headers` and `body` (built directly, not through
-/// `worker::RequestInit`, whose conversion links its `cf` options serialiser into the module).
-pub fn request(
+fn request_init(
     method: &str,
-    url: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
-) -> Result<Request, String> {
-    new_request(method, url, headers, body, None)
-}
-
-fn new_request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&str>,
-    signal: Option<&web_sys::AbortSignal>,
-) -> Result<Request, String> {
+) -> Result<web_sys::RequestInit, String> {
     let js_headers = web_sys::Headers::new().map_err(|e| describe_js_error(&e))?;
     for (name, value) in headers {
         js_headers
@@ -164,7 +196,18 @@ fn new_request(
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(body));
     }
-    init.set_signal(signal);
+    Ok(init)
+}
+
+/// A request with `method`, `headers` and `body` (built directly, not through
+/// `worker::RequestInit`, whose conversion links its `cf` options serialiser into the module).
+pub fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Request, String> {
+    let init = request_init(method, headers, body)?;
     let request =
         web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| describe_js_error(&e))?;
     Ok(Request::from(request))

@@ -15,6 +15,8 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::bindings::{FetchFailure, fetch_text};
+
 /// A boxed future that need not be `Send` (Workers run one thread per isolate).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
@@ -220,8 +222,7 @@ impl TodosClient {
         }
     }
 
-    /// One call, bounded by `AbortSignal.timeout`: the runtime aborts the fetch, body included,
-    /// at the deadline, with no timer or closure of ours to keep.
+    /// One call, bounded by its deadline (`bindings::fetch_text`).
     async fn send(&self, call: &ApiCall) -> Result<Value, TodosError> {
         let timeout_ms = self.settings.timeout_ms;
         let (binding, url) = match &self.settings.url {
@@ -245,29 +246,24 @@ impl TodosClient {
         if body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        let (request, deadline) = crate::bindings::request_with_deadline(
+        let answer = fetch_text(
+            binding.as_ref(),
             call.method.as_str(),
             &url,
             &headers,
             body.as_deref(),
             timeout_ms,
         )
-        .map_err(TodosError::Unreachable)?;
-        let sent = match binding {
-            Some(fetcher) => fetcher.fetch_request(request).await,
-            None => worker::Fetch::Request(request).send().await,
-        };
-        let unreachable = |error: worker::Error| {
-            if deadline.passed() {
-                TodosError::Timeout(timeout_ms)
-            } else {
-                TodosError::Unreachable(error.to_string())
-            }
-        };
-        let mut response = sent.map_err(unreachable)?;
-        let challenge = response.headers().get("WWW-Authenticate").ok().flatten();
-        let body = response.text().await.map_err(unreachable)?;
-        classify(response.status_code(), challenge.as_deref(), &body)
+        .await
+        .map_err(|failure| match failure {
+            FetchFailure::TimedOut => TodosError::Timeout(timeout_ms),
+            FetchFailure::Failed(message) => TodosError::Unreachable(message),
+        })?;
+        classify(
+            answer.status,
+            answer.www_authenticate.as_deref(),
+            &answer.body,
+        )
     }
 }
 

@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::Value;
-use worker::Fetch;
 
 use super::discovery::{self, Discovery};
 use super::id_token::{self, Expected};
@@ -80,20 +79,17 @@ async fn send(
         }
     }
     let body = request.map(|request| request.body.as_str());
-    let (outgoing, deadline) =
-        bindings::request_with_deadline(method, &loopback_v4(url), &headers, body, timeout_ms)
-            .map_err(UpstreamError::Unavailable)?;
-    let unavailable = |e: worker::Error| {
-        UpstreamError::Unavailable(if deadline.passed() {
-            format!("no answer within {timeout_ms} ms")
-        } else {
-            e.to_string()
-        })
-    };
-    let mut response = Fetch::Request(outgoing).send().await.map_err(unavailable)?;
-    let status = response.status_code();
-    let body = response.text().await.map_err(unavailable)?;
-    Ok((status, body))
+    let answer = bindings::fetch_text(None, method, &loopback_v4(url), &headers, body, timeout_ms)
+        .await
+        .map_err(|failure| {
+            UpstreamError::Unavailable(match failure {
+                bindings::FetchFailure::TimedOut => {
+                    format!("no answer within {timeout_ms} ms")
+                }
+                bindings::FetchFailure::Failed(message) => message,
+            })
+        })?;
+    Ok((answer.status, answer.body))
 }
 
 /// The identity provider, as configured.
