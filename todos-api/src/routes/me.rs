@@ -1,10 +1,8 @@
 //! `GET /api/me`: the claims of the caller's access token.
 
-use worker::Response;
-
 use crate::auth::jwt::VerifiedToken;
 use crate::error::ApiError;
-use crate::http;
+use crate::http::{self, Response};
 
 /// The verified token's claims, as issued.
 pub fn get(token: &VerifiedToken) -> Result<Response, ApiError> {

@@ -1,11 +1,14 @@
-//! The one JavaScript boundary: the runtime's WebCrypto (`crypto.subtle`) for RS256 signatures.
+//! The runtime's WebCrypto (`crypto.subtle`) for RS256 signatures.
 //!
 //! Verifying with the platform's native RSA instead of compiling an RSA crate to Wasm keeps the
-//! upload small and the check fast. Nothing outside this module sees a `JsValue`.
+//! upload small and the check fast.
 
-use worker::js_sys::{JSON, Promise, Uint8Array};
-use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
-use worker::wasm_bindgen_futures::JsFuture;
+use std::cell::OnceCell;
+
+use js_sys::{Array, JSON, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -27,8 +30,11 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
 }
 
-/// RSASSA-PKCS1-v1_5 with SHA-256: the WebCrypto name of JWS `RS256` (RFC 7518 §3.3).
-const RS256_ALGORITHM: &str = r#"{"name":"RSASSA-PKCS1-v1_5","hash":"SHA-256"}"#;
+thread_local! {
+    /// RSASSA-PKCS1-v1_5 with SHA-256, the WebCrypto name of JWS `RS256` (RFC 7518 §3.3): built
+    /// once per isolate, as every verification passes it.
+    static RS256_ALGORITHM: OnceCell<JsValue> = const { OnceCell::new() };
+}
 
 /// An imported RSA public key that can only verify RS256 signatures.
 #[derive(Debug, Clone)]
@@ -36,11 +42,14 @@ pub struct Rs256VerifyKey(JsValue);
 
 /// Imports an RSA public key from its JWK modulus `n` and exponent `e` (base64url, RFC 7518 §6.3.1).
 pub async fn import_rs256_key(n: &str, e: &str) -> Result<Rs256VerifyKey, String> {
-    let jwk = serde_json::json!({ "kty": "RSA", "n": n, "e": e, "alg": "RS256", "ext": true });
-    let key_data = JSON::parse(&jwk.to_string()).map_err(describe)?;
-    let usages = JSON::parse(r#"["verify"]"#).map_err(describe)?;
+    let jwk = Object::new();
+    for (member, value) in [("kty", "RSA"), ("n", n), ("e", e), ("alg", "RS256")] {
+        set(&jwk, member, &JsValue::from_str(value))?;
+    }
+    set(&jwk, "ext", &JsValue::TRUE)?;
+    let usages = Array::of1(&JsValue::from_str("verify"));
     let promise =
-        subtle_import_key("jwk", &key_data, &algorithm()?, false, &usages).map_err(describe)?;
+        subtle_import_key("jwk", &jwk, &algorithm()?, false, &usages).map_err(describe)?;
     let key = JsFuture::from(promise).await.map_err(describe)?;
     Ok(Rs256VerifyKey(key))
 }
@@ -63,7 +72,21 @@ pub async fn verify_rs256(
 }
 
 fn algorithm() -> Result<JsValue, String> {
-    JSON::parse(RS256_ALGORITHM).map_err(describe)
+    RS256_ALGORITHM.with(|cell| {
+        if let Some(algorithm) = cell.get() {
+            return Ok(algorithm.clone());
+        }
+        let algorithm = Object::new();
+        set(&algorithm, "name", &JsValue::from_str("RSASSA-PKCS1-v1_5"))?;
+        set(&algorithm, "hash", &JsValue::from_str("SHA-256"))?;
+        Ok(cell.get_or_init(|| algorithm.into()).clone())
+    })
+}
+
+fn set(object: &Object, member: &str, value: &JsValue) -> Result<(), String> {
+    Reflect::set(object, &JsValue::from_str(member), value)
+        .map(|_| ())
+        .map_err(describe)
 }
 
 fn describe(error: JsValue) -> String {
