@@ -2,6 +2,8 @@
 //! `Cache-Control: no-store`: it is one user's data. `runtime` turns a [`Response`] into the
 //! runtime's `Response` object, so everything up to that point is host-testable.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::body::{self, BodyError};
@@ -13,8 +15,9 @@ use crate::runtime;
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// Header names and values, in the order they are set.
-    pub headers: Vec<(&'static str, String)>,
+    /// Header names and values, in the order they are set. Constant values are borrowed, which
+    /// lets `runtime` reuse what it built for the same status and headers before.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     /// The body; `None` for none at all.
     pub body: Option<String>,
 }
@@ -26,8 +29,8 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> 
     Ok(Response {
         status,
         headers: vec![
-            ("Content-Type", "application/json".to_owned()),
-            ("Cache-Control", "no-store".to_owned()),
+            ("Content-Type", Cow::Borrowed("application/json")),
+            ("Cache-Control", Cow::Borrowed("no-store")),
         ],
         body: Some(text),
     })
@@ -37,7 +40,7 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response, ApiError> 
 pub fn no_content() -> Response {
     Response {
         status: 204,
-        headers: vec![("Cache-Control", "no-store".to_owned())],
+        headers: vec![("Cache-Control", Cow::Borrowed("no-store"))],
         body: None,
     }
 }
@@ -47,7 +50,10 @@ pub fn error(error: &ApiError) -> Response {
     let answer = error.answer();
     match json(answer.status, &answer.body) {
         Ok(mut response) => {
-            response.headers.extend(answer.headers);
+            let extra = answer.headers.into_iter();
+            response
+                .headers
+                .extend(extra.map(|(name, value)| (name, Cow::Owned(value))));
             response
         }
         Err(_) => Response {
@@ -88,8 +94,8 @@ mod tests {
         assert_eq!(
             response.headers,
             [
-                ("Content-Type", "application/json".to_owned()),
-                ("Cache-Control", "no-store".to_owned())
+                ("Content-Type", Cow::Borrowed("application/json")),
+                ("Cache-Control", Cow::Borrowed("no-store"))
             ]
         );
     }
@@ -102,7 +108,7 @@ mod tests {
         assert_eq!(response.status, 405);
         assert_eq!(
             response.headers.last(),
-            Some(&("Allow", "GET, HEAD".to_owned()))
+            Some(&("Allow", Cow::Owned("GET, HEAD".to_owned())))
         );
         assert_eq!(
             response.body.as_deref(),

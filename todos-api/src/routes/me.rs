@@ -6,5 +6,8 @@ use crate::http::{self, Response};
 
 /// The verified token's claims, as issued.
 pub fn get(token: &VerifiedToken) -> Result<Response, ApiError> {
-    http::json(200, &token.claims)
+    let claims = token
+        .claims_json()
+        .map_err(|err| ApiError::Internal(format!("the claims do not serialize: {err}")))?;
+    http::json(200, &claims)
 }

@@ -5,7 +5,7 @@
 
 use std::cell::OnceCell;
 
-use js_sys::{Array, JSON, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, JSON, Object, Promise, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_futures::JsFuture;
@@ -21,12 +21,14 @@ extern "C" {
         usages: &JsValue,
     ) -> Result<Promise, JsValue>;
 
+    // The slices reach JS as views of Wasm memory: WebCrypto copies its inputs before `verify`
+    // returns (WebCrypto, "get a copy of the bytes held by the buffer source").
     #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
     fn subtle_verify(
         algorithm: &JsValue,
         key: &JsValue,
-        signature: &Uint8Array,
-        data: &Uint8Array,
+        signature: &[u8],
+        data: &[u8],
     ) -> Result<Promise, JsValue>;
 }
 
@@ -60,13 +62,7 @@ pub async fn verify_rs256(
     signature: &[u8],
     data: &[u8],
 ) -> Result<bool, String> {
-    let promise = subtle_verify(
-        &algorithm()?,
-        &key.0,
-        &Uint8Array::from(signature),
-        &Uint8Array::from(data),
-    )
-    .map_err(describe)?;
+    let promise = subtle_verify(&algorithm()?, &key.0, signature, data).map_err(describe)?;
     let verdict = JsFuture::from(promise).await.map_err(describe)?;
     Ok(verdict.as_bool().unwrap_or(false))
 }

@@ -15,12 +15,14 @@ pub mod crypto;
 pub mod fetch;
 pub mod kv;
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use js_sys::{Date, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Date, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -58,23 +60,72 @@ pub async fn fetch(request: web_sys::Request, env: Env) -> web_sys::Response {
 /// quotable by this crate, so building cannot fail in practice; if it does, the status is sent
 /// without headers or body, and failing that the runtime's network error (a 500 to the client).
 fn into_js(response: Response) -> web_sys::Response {
-    let built = (|| {
-        let headers = web_sys::Headers::new()?;
-        for (name, value) in &response.headers {
-            headers.set(name, value)?;
-        }
-        let init = web_sys::ResponseInit::new();
-        init.set_status(response.status);
-        init.set_headers(&headers);
-        web_sys::Response::new_with_opt_str_and_init(response.body.as_deref(), &init)
-    })();
-    built
+    response_init(&response)
+        .and_then(|init| {
+            web_sys::Response::new_with_opt_str_and_init(response.body.as_deref(), &init)
+        })
         .or_else(|_| {
             let init = web_sys::ResponseInit::new();
             init.set_status(response.status);
             web_sys::Response::new_with_opt_str_and_init(None, &init)
         })
         .unwrap_or_else(|_| web_sys::Response::error())
+}
+
+/// Most shapes of answer a worker sends with constant headers; a bound, not an expectation.
+const MAX_CACHED_INITS: usize = 16;
+
+thread_local! {
+    /// The `ResponseInit` (status and headers) of each answer shape whose header values are all
+    /// constants: every success answer. The `Response` constructor copies what it reads from its
+    /// init (Fetch, "initialize a response"), so one object per shape serves the isolate's
+    /// requests: one call across the boundary instead of one per header.
+    static INITS: RefCell<Vec<(Response, web_sys::ResponseInit)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn response_init(response: &Response) -> Result<web_sys::ResponseInit, JsValue> {
+    let constant = response
+        .headers
+        .iter()
+        .all(|(_, value)| matches!(value, Cow::Borrowed(_)));
+    if !constant {
+        return new_response_init(response);
+    }
+    INITS.with_borrow_mut(|inits| {
+        let same_shape = |(shape, _): &&(Response, web_sys::ResponseInit)| {
+            shape.status == response.status && shape.headers == response.headers
+        };
+        if let Some((_, init)) = inits.iter().find(same_shape) {
+            return Ok(init.clone());
+        }
+        let init = new_response_init(response)?;
+        if inits.len() < MAX_CACHED_INITS {
+            let shape = Response {
+                status: response.status,
+                headers: response.headers.clone(),
+                body: None,
+            };
+            inits.push((shape, init.clone()));
+        }
+        Ok(init)
+    })
+}
+
+/// A `ResponseInit` whose headers are a plain record (not a `Headers` object), so that no
+/// `Response` can share them with another.
+fn new_response_init(response: &Response) -> Result<web_sys::ResponseInit, JsValue> {
+    let headers = Object::new();
+    for (name, value) in &response.headers {
+        Reflect::set(
+            &headers,
+            &JsValue::from_str(name),
+            &JsValue::from_str(value),
+        )?;
+    }
+    let init = web_sys::ResponseInit::new();
+    init.set_status(response.status);
+    init.set_headers(&headers);
+    Ok(init)
 }
 
 /// An incoming request.
