@@ -1,8 +1,10 @@
 //! The ToDos API: a protected resource server on Cloudflare Workers.
 //!
-//! A request flows: the route table below (`router`) → the access token (`auth`: `bearer`,
-//! `jwt`, `jwks`, `webcrypto`) → the route's scope (`scopes`) → a handler in `routes` (`todos`
-//! in KV, `billing`) → an answer (`http`), or an `error::ApiError` answered in one place.
+//! A request flows: `runtime` (the JS boundary: `entry.mjs` calls its `fetch` export) →
+//! [`serve`] and the route table below (`router`) → the access token (`auth`: `bearer`, `jwt`,
+//! `jwks`, WebCrypto in `runtime::crypto`) → the route's scope (`scopes`) → a handler in `routes`
+//! (`todos` in KV, `billing`) → an answer (`http::Response`, plain data until `runtime` turns it
+//! into the runtime's), or an `error::ApiError` answered in one place.
 
 pub mod auth;
 pub mod billing;

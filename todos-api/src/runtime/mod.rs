@@ -1,11 +1,11 @@
 //! The one JavaScript boundary: everything this worker asks of the Workers runtime goes through
 //! here, as typed wrappers, and nothing outside this module sees a `JsValue`.
 //!
-//! - [`fetch`]: the export `entry.mjs` calls for every request, and the request and response
-//!   conversions around [`crate::serve`];
+//! - [`fn@fetch`]: the export `entry.mjs` calls for every request, and the conversions around
+//!   [`crate::serve`]: [`Request`] in, [`crate::http::Response`] out;
 //! - [`Env`]: the worker's bindings (string vars, the KV namespace of [`kv`]);
 //! - [`crypto`]: WebCrypto (`crypto.subtle`) for RS256 signatures;
-//! - [`fetch`](self::fetch) (the module): outbound GETs that can be aborted;
+//! - [`mod@fetch`]: outbound GETs that can be aborted (the deadline is `crate::outbound`'s);
 //! - the clock, timers and the console.
 //!
 //! Bindings come from `web-sys` and `js-sys` where they exist; what is specific to Workers (the
