@@ -399,6 +399,28 @@ mod tests {
     }
 
     #[test]
+    fn key_events_are_one_json_line_each() {
+        let failed = KeyEvent {
+            event: "jwks_refresh_failed",
+            kid: None,
+            problem: "https://idp.example/jwks answered HTTP 503",
+        };
+        assert_eq!(
+            log_line(&failed),
+            r#"{"event":"jwks_refresh_failed","problem":"https://idp.example/jwks answered HTTP 503"}"#
+        );
+        let skipped = KeyEvent {
+            event: "jwk_skipped",
+            kid: Some("k\"1"),
+            problem: "DataError",
+        };
+        assert_eq!(
+            log_line(&skipped),
+            r#"{"event":"jwk_skipped","kid":"k\"1","problem":"DataError"}"#
+        );
+    }
+
+    #[test]
     fn an_empty_cache_asks_for_a_refresh() {
         let cache = KeyCache::<u8>::default();
         assert_eq!(cache.lookup("k1", T0), Lookup::Refresh);
