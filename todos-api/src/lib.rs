@@ -1,8 +1,10 @@
 //! The ToDos API: a protected resource server on Cloudflare Workers.
 //!
-//! A request flows: the route table below (`router`) → the access token (`auth`: `bearer`,
-//! `jwt`, `jwks`, `webcrypto`) → the route's scope (`scopes`) → a handler in `routes` (`todos`
-//! in KV, `billing`) → an answer (`http`), or an `error::ApiError` answered in one place.
+//! A request flows: `runtime` (the JS boundary: `entry.mjs` calls its `fetch` export) →
+//! [`serve`] and the route table below (`router`) → the access token (`auth`: `bearer`, `jwt`,
+//! `jwks`, WebCrypto in `runtime::crypto`) → the route's scope (`scopes`) → a handler in `routes`
+//! (`todos` in KV, `billing`) → an answer (`http::Response`, plain data until `runtime` turns it
+//! into the runtime's), or an `error::ApiError` answered in one place.
 
 pub mod auth;
 pub mod billing;
@@ -15,19 +17,19 @@ pub mod log;
 pub mod outbound;
 pub mod router;
 pub mod routes;
+pub mod runtime;
 pub mod scopes;
 pub mod todos;
-pub mod webcrypto;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use worker::{Context, Env, Request, Response, console_error, console_log, event};
-
 use crate::config::{Config, ConfigError, LogLevel};
 use crate::error::ApiError;
+use crate::http::Response;
 use crate::log::{Decision, ScopeDecision};
 use crate::router::{Access, Route};
+use crate::runtime::{Env, Request};
 use crate::scopes::{READ_BILLING, READ_TODOS, WRITE_TODOS};
 
 /// What serves a route.
@@ -78,17 +80,13 @@ pub const ROUTES: &[Route<Endpoint>] = &[
     route("GET",    "/api/billing",     Access::Scope(READ_BILLING), Endpoint::Billing,  "billing"),
 ];
 
-#[event(start)]
-fn start() {
-    console_error_panic_hook::set_once();
-}
-
-#[event(fetch)]
-async fn fetch(mut request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    let mut decision = Decision::new(request.method().to_string(), request.path());
-    let config = load_config(&env);
+/// Serves one request (`runtime::fetch`, called by `entry.mjs`, hands it here): the answer, and
+/// the decision logged at `LOG_LEVEL=debug` (a 500 always).
+pub async fn serve(request: Request, env: &Env) -> Response {
+    let mut decision = Decision::new(request.method(), router::path_of_url(&request.url()));
+    let config = load_config(env);
     let result = match &config {
-        Ok(config) => handle(&mut request, &env, config, &mut decision).await,
+        Ok(config) => handle(&request, env, config, &mut decision).await,
         Err(problem) => Err(ApiError::Config(problem.clone())),
     };
     let response = match result {
@@ -103,27 +101,26 @@ async fn fetch(mut request: Request, env: Env, _ctx: Context) -> worker::Result<
                 _ => answer.body.error_description,
             });
             if answer.status == 500 {
-                console_error!("{}", decision.to_line());
+                runtime::error(&decision.to_line());
             }
             http::error(&error)
         }
     };
-    decision.status = response.status_code();
+    decision.status = response.status;
     if config.is_ok_and(|config| config.log_level == LogLevel::Debug) {
-        console_log!("{}", decision.to_line());
+        runtime::log(&decision.to_line());
     }
-    Ok(response)
+    response
 }
 
 /// Routes, authenticates, checks the scope, and runs the handler.
 async fn handle(
-    request: &mut Request,
+    request: &Request,
     env: &Env,
     config: &Config,
     decision: &mut Decision,
 ) -> Result<Response, ApiError> {
-    let path = request.path();
-    let matched = router::resolve(ROUTES, &decision.method, &path)?;
+    let matched = router::resolve(ROUTES, &decision.method, &decision.path)?;
     let route = matched.route;
     decision.route = Some(route.name);
 
@@ -131,9 +128,8 @@ async fn handle(
         Access::Public => None,
         Access::Token | Access::Scope(_) => {
             let authorization = request
-                .headers()
-                .get("Authorization")
-                .map_err(|err| ApiError::Internal(err.to_string()))?;
+                .header("Authorization")
+                .map_err(ApiError::Internal)?;
             let token = auth::authenticate(authorization.as_deref(), config).await?;
             decision.sub = Some(token.subject.clone());
             if let Access::Scope(needed) = route.access {
@@ -174,10 +170,8 @@ thread_local! {
 /// The isolate's configuration, read from the vars once.
 fn load_config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     CONFIG.with(|cell| {
-        cell.get_or_init(|| {
-            Config::from_vars(|name| env.var(name).ok().map(|value| value.to_string())).map(Rc::new)
-        })
-        .clone()
+        cell.get_or_init(|| Config::from_vars(|name| env.var(name)).map(Rc::new))
+            .clone()
     })
 }
 

@@ -6,9 +6,8 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
-
 use crate::fetch_url::FetchUrl;
+use crate::runtime::{self, fetch::AbortController};
 
 /// The longest an outbound request (headers and body) may take.
 pub const DEADLINE: Duration = Duration::from_secs(5);
@@ -18,22 +17,13 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// GETs a JSON document and returns its text; any status but 200 is an error.
 pub async fn get_json(url: &FetchUrl) -> Result<String, String> {
-    let controller = AbortController::default();
-    let signal = controller.signal();
+    let controller = AbortController::new()?;
     let fetch = async {
-        let headers = Headers::new();
-        headers
-            .set("Accept", "application/json")
-            .map_err(|err| err.to_string())?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Get).with_headers(headers);
-        let request = Request::new_with_init(url.as_str(), &init).map_err(|err| err.to_string())?;
-        let mut response = Fetch::Request(request)
-            .send_with_signal(&signal)
+        let response = runtime::fetch::get(url.as_str(), "application/json", &controller)
             .await
             .map_err(|err| format!("{url} could not be fetched: {err}"))?;
-        if response.status_code() != 200 {
-            return Err(format!("{url} answered HTTP {}", response.status_code()));
+        if response.status() != 200 {
+            return Err(format!("{url} answered HTTP {}", response.status()));
         }
         let body = response
             .text()
@@ -44,7 +34,7 @@ pub async fn get_json(url: &FetchUrl) -> Result<String, String> {
         }
         Ok(body)
     };
-    match first_of(fetch, Delay::from(DEADLINE)).await {
+    match first_of(fetch, runtime::sleep(DEADLINE)).await {
         Either::First(result) => result,
         Either::Second(()) => {
             controller.abort();

@@ -79,6 +79,26 @@ pub fn resolve<'r, E>(
     }
 }
 
+/// The path of a request URL as the runtime serialized it (WHATWG URL): from the first `/` after
+/// the host to the query or fragment. A serialized `http(s)` URL always has a path, and `?` and
+/// `#` inside it are percent-encoded, so no re-parsing is needed.
+pub fn path_of_url(url: &str) -> String {
+    let Some((_, rest)) = url.split_once("://") else {
+        return if url.starts_with('/') {
+            url.to_owned()
+        } else {
+            format!("/{url}")
+        };
+    };
+    match rest.find('/') {
+        Some(start) => {
+            let path = &rest[start..];
+            path[..path.find(['?', '#']).unwrap_or(path.len())].to_owned()
+        }
+        None => "/".to_owned(),
+    }
+}
+
 /// Matches a path against a pattern; `Some(param)` on success.
 fn match_path(pattern: &str, path: &str) -> Option<Option<String>> {
     let mut pattern_segments = pattern.split('/');
@@ -129,6 +149,20 @@ mod tests {
             name: "delete",
         },
     ];
+
+    #[test]
+    fn the_path_is_cut_out_of_the_serialized_url() {
+        for (url, path) in [
+            ("http://127.0.0.1:8789/api/todos", "/api/todos"),
+            ("https://api.example/api/todos/abc?x=1#y", "/api/todos/abc"),
+            ("https://api.example/api/a%3Fb", "/api/a%3Fb"),
+            ("https://api.example", "/"),
+            ("https://api.example/", "/"),
+            ("/api/health", "/api/health"),
+        ] {
+            assert_eq!(path_of_url(url), path, "{url}");
+        }
+    }
 
     #[test]
     fn method_and_path_select_the_route() {

@@ -14,14 +14,13 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use worker::{Delay, console_error, console_warn};
 
 use crate::config::{self, Config, KeySource};
 use crate::fetch_url::FetchUrl;
 use crate::outbound;
-use crate::webcrypto::{self, Rs256VerifyKey};
+use crate::runtime::{self, crypto::Rs256VerifyKey};
 
 /// Refreshes of the key set start at most this often (30 s).
 pub const MIN_REFRESH_INTERVAL_MS: f64 = 30_000.0;
@@ -258,7 +257,7 @@ pub enum KeyError {
 pub async fn verification_key(kid: &str, config: &Config) -> Result<Rs256VerifyKey, KeyError> {
     let mut refreshed = false;
     loop {
-        let now = worker::js_sys::Date::now();
+        let now = runtime::now_ms();
         match KEYS.with_borrow(|cache| cache.lookup(kid, now)) {
             Lookup::Found(key) => return Ok(key),
             Lookup::Unknown => return Err(KeyError::Unknown),
@@ -269,7 +268,7 @@ pub async fn verification_key(kid: &str, config: &Config) -> Result<Rs256VerifyK
                     retry_after_seconds,
                 });
             }
-            Lookup::Wait => Delay::from(WAIT_STEP).await,
+            Lookup::Wait => runtime::sleep(WAIT_STEP).await,
             Lookup::Refresh if refreshed => {
                 return Err(KeyError::Unavailable {
                     retry_after_seconds: 1,
@@ -280,20 +279,34 @@ pub async fn verification_key(kid: &str, config: &Config) -> Result<Rs256VerifyK
                 KEYS.with_borrow_mut(|cache| cache.refresh_started(now));
                 match fetch_key_set(config).await {
                     Ok(keys) => {
-                        let now = worker::js_sys::Date::now();
+                        let now = runtime::now_ms();
                         KEYS.with_borrow_mut(|cache| cache.refresh_succeeded(keys, now));
                     }
                     Err(problem) => {
-                        console_error!(
-                            "{}",
-                            serde_json::json!({"event": "jwks_refresh_failed", "problem": problem})
-                        );
+                        runtime::error(&log_line(&KeyEvent {
+                            event: "jwks_refresh_failed",
+                            kid: None,
+                            problem: &problem,
+                        }));
                         KEYS.with_borrow_mut(KeyCache::refresh_failed);
                     }
                 }
             }
         }
     }
+}
+
+/// A log line about the key set (never a token).
+#[derive(Serialize)]
+struct KeyEvent<'a> {
+    event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
+    problem: &'a str,
+}
+
+fn log_line(event: &KeyEvent<'_>) -> String {
+    serde_json::to_string(event).unwrap_or_default()
 }
 
 /// Fetches the key set and imports every usable key into WebCrypto.
@@ -320,12 +333,13 @@ async fn fetch_key_set(config: &Config) -> Result<Vec<(String, Rs256VerifyKey)>,
     };
     let mut imported = Vec::new();
     for jwk in usable_keys(&document)? {
-        match webcrypto::import_rs256_key(&jwk.n, &jwk.e).await {
+        match runtime::crypto::import_rs256_key(&jwk.n, &jwk.e).await {
             Ok(key) => imported.push((jwk.kid, key)),
-            Err(problem) => console_warn!(
-                "{}",
-                serde_json::json!({"event": "jwk_skipped", "kid": jwk.kid, "problem": problem})
-            ),
+            Err(problem) => runtime::warn(&log_line(&KeyEvent {
+                event: "jwk_skipped",
+                kid: Some(&jwk.kid),
+                problem: &problem,
+            })),
         }
     }
     if imported.is_empty() {
@@ -382,6 +396,28 @@ mod tests {
         let insecure =
             r#"{"issuer":"https://idp.example/","jwks_uri":"http://idp.example/jwks.json"}"#;
         assert!(jwks_uri_from_discovery(insecure, "https://idp.example/").is_err());
+    }
+
+    #[test]
+    fn key_events_are_one_json_line_each() {
+        let failed = KeyEvent {
+            event: "jwks_refresh_failed",
+            kid: None,
+            problem: "https://idp.example/jwks answered HTTP 503",
+        };
+        assert_eq!(
+            log_line(&failed),
+            r#"{"event":"jwks_refresh_failed","problem":"https://idp.example/jwks answered HTTP 503"}"#
+        );
+        let skipped = KeyEvent {
+            event: "jwk_skipped",
+            kid: Some("k\"1"),
+            problem: "DataError",
+        };
+        assert_eq!(
+            log_line(&skipped),
+            r#"{"event":"jwk_skipped","kid":"k\"1","problem":"DataError"}"#
+        );
     }
 
     #[test]

@@ -153,8 +153,16 @@ pub struct VerifiedToken {
     pub subject: String,
     /// The granted scopes.
     pub scopes: Scopes,
-    /// All claims, as the token carried them.
-    pub claims: Value,
+    /// All claims, as the token carried them (see [`Self::claims_json`]).
+    pub claims: Claims<AccessClaims>,
+}
+
+impl VerifiedToken {
+    /// All claims as one JSON object with its members sorted by name, `exp`/`nbf`/`iat` as whole
+    /// seconds. Built only for the routes that answer with the claims.
+    pub fn claims_json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(&self.claims)
+    }
 }
 
 /// A token that parsed as a compact JWS with an acceptable header, not yet verified.
@@ -247,8 +255,6 @@ impl<'a> UnverifiedToken<'a> {
             claims.custom.scope.as_deref(),
             claims.custom.permissions.as_deref(),
         );
-        let claims = serde_json::to_value(&claims)
-            .map_err(|err| TokenError::MalformedClaims(err.to_string()))?;
         Ok(VerifiedToken {
             subject,
             scopes,
@@ -368,9 +374,10 @@ mod tests {
         assert_eq!(verified.subject, "auth0|dave");
         assert!(verified.scopes.contains("read:todos"));
         assert!(verified.scopes.contains("read:billing"));
-        assert_eq!(verified.claims["client_id"], "mcp");
-        assert_eq!(verified.claims["exp"], NOW + 300);
-        assert_eq!(verified.claims["aud"][0], "urn:todos-api");
+        let claims = verified.claims_json().expect("serializes");
+        assert_eq!(claims["client_id"], "mcp");
+        assert_eq!(claims["exp"], NOW + 300);
+        assert_eq!(claims["aud"][0], "urn:todos-api");
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod jwks;
 pub mod jwt;
 
 use crate::config::Config;
-use crate::webcrypto;
+use crate::runtime;
 
 use self::jwks::KeyError;
 use self::jwt::{ClaimsPolicy, TokenError, UnverifiedToken, VerifiedToken};
@@ -57,14 +57,14 @@ pub async fn authenticate(
         })?;
     // RFC 7515 §5.2 step 8 / RFC 7519 §7.2 step 6: the signature must verify before any claim
     // is believed.
-    let valid = webcrypto::verify_rs256(&key, token.signature(), token.signing_input())
+    let valid = runtime::crypto::verify_rs256(&key, token.signature(), token.signing_input())
         .await
         .unwrap_or(false);
     if !valid {
         return Err(TokenError::BadSignature.into());
     }
 
-    let now_seconds = (worker::js_sys::Date::now() / 1000.0).floor() as i64;
+    let now_seconds = (runtime::now_ms() / 1000.0).floor() as i64;
     let policy = ClaimsPolicy {
         issuer: &config.issuer,
         audience: &config.audience,

@@ -1,11 +1,9 @@
 //! `GET /api/billing` (`read:billing`): the caller's plan and invoices.
 
-use worker::Response;
-
 use crate::auth::jwt::VerifiedToken;
 use crate::billing::billing_for;
 use crate::error::ApiError;
-use crate::http;
+use crate::http::{self, Response};
 
 /// The billing summary of the token's subject.
 pub fn get(token: &VerifiedToken) -> Result<Response, ApiError> {

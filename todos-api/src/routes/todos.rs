@@ -1,10 +1,9 @@
 //! `/api/todos` (`read:todos` to list, `write:todos` to change): the caller's own todos.
 
-use worker::{Env, Request, Response};
-
 use crate::auth::jwt::VerifiedToken;
 use crate::error::ApiError;
-use crate::http;
+use crate::http::{self, Response};
+use crate::runtime::{Env, Request};
 use crate::todos::model::{NewTodo, TodoPatch, is_todo_id};
 use crate::todos::store::{TodoStore, fresh_id, now_rfc3339};
 
@@ -16,7 +15,7 @@ pub async fn list(env: &Env, token: &VerifiedToken) -> Result<Response, ApiError
 
 /// `POST /api/todos` with `{"title": "..."}`: 201 with the new todo.
 pub async fn create(
-    request: &mut Request,
+    request: &Request,
     env: &Env,
     token: &VerifiedToken,
 ) -> Result<Response, ApiError> {
@@ -33,7 +32,7 @@ pub async fn create(
 
 /// `PATCH /api/todos/{id}` with `{"title"?, "completed"?}`: 200 with the changed todo.
 pub async fn update(
-    request: &mut Request,
+    request: &Request,
     env: &Env,
     token: &VerifiedToken,
     id: &str,
@@ -63,5 +62,5 @@ pub async fn delete(env: &Env, token: &VerifiedToken, id: &str) -> Result<Respon
         return Err(ApiError::NotFound);
     }
     store.save(&list).await?;
-    http::no_content()
+    Ok(http::no_content())
 }

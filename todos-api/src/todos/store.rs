@@ -10,9 +10,8 @@
 //! KV is last-write-wins: two concurrent writes by one user can lose one change, acceptable for
 //! a demo resource server.
 
-use worker::{Env, KvStore};
-
 use crate::error::ApiError;
+use crate::runtime::{self, Env, kv::KvNamespace};
 use crate::todos::model::{self, TodoList};
 
 /// The KV binding name (`wrangler.toml`).
@@ -25,13 +24,13 @@ pub fn key_for(sub: &str) -> String {
 
 /// The current time as RFC 3339 (the runtime's `Date`; Wasm has no system clock).
 pub fn now_rfc3339() -> String {
-    String::from(worker::js_sys::Date::new_0().to_iso_string())
+    runtime::now_rfc3339()
 }
 
 /// One user's todos in KV.
 #[derive(Debug)]
 pub struct TodoStore {
-    kv: KvStore,
+    kv: KvNamespace,
     key: String,
 }
 
@@ -51,8 +50,7 @@ impl TodoStore {
     pub async fn load(&self) -> Result<TodoList, ApiError> {
         let stored = self
             .kv
-            .get(&self.key)
-            .text()
+            .get_text(&self.key)
             .await
             .map_err(|err| ApiError::Internal(format!("KV get: {err}")))?;
         match stored {
@@ -72,9 +70,7 @@ impl TodoStore {
         let text = serde_json::to_string(list)
             .map_err(|err| ApiError::Internal(format!("list does not serialize: {err}")))?;
         self.kv
-            .put(&self.key, text.as_str())
-            .map_err(|err| ApiError::Internal(format!("KV put: {err}")))?
-            .execute()
+            .put(&self.key, &text)
             .await
             .map_err(|err| ApiError::Internal(format!("KV put: {err}")))
     }
