@@ -7,6 +7,8 @@
 //! `name` (the library sets it explicitly, so it survives minification) and become
 //! [`HelperError`] variants; anything else is [`HelperError::Other`], a bug or an outage.
 
+use std::cell::RefCell;
+
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -197,6 +199,43 @@ fn request_init(
         init.set_body(&JsValue::from_str(body));
     }
     Ok(init)
+}
+
+/// `new Response(body, init)`, with `init` (status and `headers`) built once per isolate for each
+/// status and header set, and reused: the constructor copies the init's headers into the new
+/// response's own (Fetch, "Response constructor"), so setting a header on one response never
+/// reaches the next. One call across the boundary per answer, instead of a `Headers` object and
+/// one call per header. `headers` must be a `static` (its address keys the cache).
+pub fn cached_response(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: Option<&str>,
+) -> Result<web_sys::Response, String> {
+    thread_local! {
+        static INITS: RefCell<Vec<((u16, usize), web_sys::ResponseInit)>> = const { RefCell::new(Vec::new()) };
+    }
+    let key = (status, headers.as_ptr() as usize);
+    let cached = INITS.with_borrow(|inits| {
+        inits
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, init)| init.clone())
+    });
+    let init = match cached {
+        Some(init) => init,
+        None => {
+            let object = Object::new();
+            for (name, value) in headers {
+                let _ = Reflect::set(&object, &(*name).into(), &(*value).into());
+            }
+            let init = web_sys::ResponseInit::new();
+            init.set_status(status);
+            init.set_headers(&object);
+            INITS.with_borrow_mut(|inits| inits.push((key, init.clone())));
+            init
+        }
+    };
+    web_sys::Response::new_with_opt_str_and_init(body, &init).map_err(|e| describe_js_error(&e))
 }
 
 /// A request with `method`, `headers` and `body` (built directly, not through

@@ -329,15 +329,18 @@ pub async fn api_fetch(
         };
         serve_api(req, &env, caller).await.map_err(AppError::from)
     }
-    .await
-    .or_else(AppError::into_response);
-    result
-        .map(Into::into)
-        .map_err(|e| JsValue::from_str(&e.to_string()))
+    .await;
+    match result {
+        Ok(response) => Ok(response),
+        Err(error) => error
+            .into_response()
+            .map(Into::into)
+            .map_err(|e| JsValue::from_str(&e.to_string())),
+    }
 }
 
 /// `/mcp` and `/sse…` with a validated token: the MCP transports and tools (`crate::mcp`).
-async fn serve_api(req: Request, env: &Env, caller: Caller) -> worker::Result<Response> {
+async fn serve_api(req: Request, env: &Env, caller: Caller) -> worker::Result<mcp::McpResponse> {
     mcp::serve(req, env, caller).await
 }
 

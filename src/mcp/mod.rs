@@ -22,7 +22,7 @@ use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 use serde_json::{Value, json};
-use worker::{Env, Headers, Request, Response};
+use worker::{Env, Request};
 
 use crate::grant::Caller;
 use crate::log;
@@ -94,7 +94,7 @@ thread_local! {
 }
 
 /// Serves one authenticated request to `/mcp`, `/sse` or `/sse/message`.
-pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Response> {
+pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<McpResponse> {
     log_tools_registered_once();
     let settings =
         SETTINGS.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(Settings::from_env(env)))));
@@ -123,7 +123,7 @@ pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<Re
         MCP_PATH => streamable::handle(req, env, &caller, settings).await,
         SSE_PATH => sse::open(req, env, &caller).await,
         SSE_MESSAGE_PATH => sse::post(req, env, &caller, settings).await,
-        _ => Ok(Response::empty()?.with_status(404)),
+        _ => empty_response(404),
     }
 }
 
@@ -143,50 +143,52 @@ fn log_tools_registered_once() {
     log::debug!("mcp.tools_registered", json!({ "tools": tools }));
 }
 
+/// What the MCP endpoints answer with: the runtime's `Response`, built in one call
+/// ([`crate::bindings::cached_response`]).
+pub type McpResponse = worker::worker_sys::web_sys::Response;
+
 /// Headers every MCP response carries. Browser clients must read `WWW-Authenticate` (discovery,
 /// step-up) and, on servers with sessions, `Mcp-Session-Id`; `OAuthProvider` adds the rest of CORS.
-pub fn base_headers(content_type: Option<&str>) -> worker::Result<Headers> {
-    let headers = Headers::new();
-    if let Some(content_type) = content_type {
-        headers.set("Content-Type", content_type)?;
-    }
-    headers.set("Cache-Control", "no-store")?;
-    headers.set(
-        "Access-Control-Expose-Headers",
-        "Mcp-Session-Id, WWW-Authenticate",
-    )?;
-    Ok(headers)
+const EXPOSE: (&str, &str) = (
+    "Access-Control-Expose-Headers",
+    "Mcp-Session-Id, WWW-Authenticate",
+);
+const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
+static JSON_HEADERS: [(&str, &str); 3] = [("Content-Type", "application/json"), NO_STORE, EXPOSE];
+static EMPTY_HEADERS: [(&str, &str); 2] = [NO_STORE, EXPOSE];
+/// A one-event SSE answer (`X-Accel-Buffering: no` keeps proxies from holding it back).
+pub static EVENT_STREAM_HEADERS: [(&str, &str); 4] = [
+    ("Content-Type", "text/event-stream"),
+    NO_STORE,
+    EXPOSE,
+    ("X-Accel-Buffering", "no"),
+];
+
+/// A response with `status`, `headers` and `body`.
+pub fn reply(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: Option<&str>,
+) -> worker::Result<McpResponse> {
+    crate::bindings::cached_response(status, headers, body).map_err(worker::Error::RustError)
 }
 
 /// A JSON response with `status`.
-pub fn json_response(status: u16, body: &Value) -> worker::Result<Response> {
-    body_response(
-        status,
-        body.to_string(),
-        base_headers(Some("application/json"))?,
-    )
-}
-
-/// A response with `body` and exactly `headers` (no default `Content-Type` set first and then
-/// replaced, as `Response::ok` would).
-pub fn body_response(status: u16, body: String, headers: Headers) -> worker::Result<Response> {
-    Ok(
-        Response::from_body(worker::ResponseBody::Body(body.into_bytes()))?
-            .with_headers(headers)
-            .with_status(status),
-    )
+pub fn json_response(status: u16, body: &Value) -> worker::Result<McpResponse> {
+    reply(status, &JSON_HEADERS, Some(&body.to_string()))
 }
 
 /// An empty response with `status` (202 for accepted notifications, 405, 413, …).
-pub fn empty_response(status: u16) -> worker::Result<Response> {
-    Ok(Response::empty()?
-        .with_headers(base_headers(None)?)
-        .with_status(status))
+pub fn empty_response(status: u16) -> worker::Result<McpResponse> {
+    reply(status, &EMPTY_HEADERS, None)
 }
 
 /// Reads a POST body, refusing one over `max` bytes with 413 (by `Content-Length` first, then by
 /// what arrived).
-pub async fn read_body(req: &mut Request, max: usize) -> worker::Result<Result<Vec<u8>, Response>> {
+pub async fn read_body(
+    req: &mut Request,
+    max: usize,
+) -> worker::Result<Result<Vec<u8>, McpResponse>> {
     let declared = req
         .headers()
         .get("Content-Length")?
@@ -201,7 +203,7 @@ pub async fn read_body(req: &mut Request, max: usize) -> worker::Result<Result<V
     Ok(Ok(bytes))
 }
 
-fn too_large(max: usize) -> worker::Result<Response> {
+fn too_large(max: usize) -> worker::Result<McpResponse> {
     let error = RpcError::new(
         ErrorCode::INVALID_REQUEST,
         format!("Request body larger than {max} bytes"),
@@ -213,7 +215,7 @@ fn too_large(max: usize) -> worker::Result<Response> {
 pub fn failure_response(
     failure: &dispatch::HttpFailure,
     settings: &Settings,
-) -> worker::Result<Response> {
+) -> worker::Result<McpResponse> {
     let (status, challenge, body) = rules::challenge(failure, &settings.resource_metadata_url());
     let response = json_response(status, &body)?;
     response.headers().set("WWW-Authenticate", &challenge)?;

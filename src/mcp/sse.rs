@@ -8,14 +8,15 @@
 //! cloudflare/agents#323); only its JSON-RPC response travels to the object.
 
 use serde_json::json;
-use worker::{Env, Method, Request, Response, Stub};
+use worker::{Env, Method, Request, Stub};
 
 use super::dispatch::{Dispatcher, Reply};
 use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
-    SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response, now_ms, read_body,
+    McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response,
+    now_ms, read_body, reply,
 };
 use crate::grant::Caller;
 use crate::todos_client::TodosClient;
@@ -24,7 +25,7 @@ use crate::todos_client::TodosClient;
 const SESSION_ID_LEN: usize = 32;
 
 /// `GET /sse`: opens a session owned by the caller's grant and streams it.
-pub async fn open(req: Request, env: &Env, caller: &Caller) -> worker::Result<Response> {
+pub async fn open(req: Request, env: &Env, caller: &Caller) -> worker::Result<McpResponse> {
     if req.method() != Method::Get {
         let response = empty_response(405)?;
         response.headers().set("Allow", "GET")?;
@@ -40,7 +41,7 @@ pub async fn open(req: Request, env: &Env, caller: &Caller) -> worker::Result<Re
     internal
         .headers()
         .set(session::HEADER_ENDPOINT, &endpoint)?;
-    stub.fetch_with_request(internal).await
+    Ok(stub.fetch_with_request(internal).await?.into())
 }
 
 /// `POST /sse/message?sessionId=…`: runs one message and writes its response on the stream.
@@ -49,7 +50,7 @@ pub async fn post(
     env: &Env,
     caller: &Caller,
     settings: &Settings,
-) -> worker::Result<Response> {
+) -> worker::Result<McpResponse> {
     if req.method() != Method::Post {
         let response = empty_response(405)?;
         response.headers().set("Allow", "POST")?;
@@ -126,15 +127,12 @@ pub async fn post(
 }
 
 /// `202 Accepted`: the answer follows on the stream (MCP 2024-11-05 basic/transports).
-fn accepted() -> worker::Result<Response> {
-    let response = Response::ok("Accepted")?.with_status(202);
-    response
-        .headers()
-        .set("Content-Type", "text/plain; charset=utf-8")?;
-    Ok(response)
+fn accepted() -> worker::Result<McpResponse> {
+    static TEXT: [(&str, &str); 1] = [("Content-Type", "text/plain; charset=utf-8")];
+    reply(202, &TEXT, Some("Accepted"))
 }
 
-fn plain_error(status: u16, message: &str) -> worker::Result<Response> {
+fn plain_error(status: u16, message: &str) -> worker::Result<McpResponse> {
     json_response(status, &json!({ "error": message }))
 }
 

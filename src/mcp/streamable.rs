@@ -8,15 +8,15 @@
 //!   (§Session Management). Both are what 2026-07-28 asks of every server (§Backward Compatibility).
 
 use serde_json::Value;
-use worker::{Env, Request, Response};
+use worker::{Env, Request};
 
 use super::dispatch::{Dispatcher, HttpFailure, Reply};
 use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::rules::{self, McpHeaders};
 use super::version::ProtocolVersion;
 use super::{
-    Settings, base_headers, body_response, empty_response, failure_response, json_response, now_ms,
-    read_body,
+    EVENT_STREAM_HEADERS, McpResponse, Settings, empty_response, failure_response, json_response,
+    now_ms, read_body, reply,
 };
 use crate::grant::Caller;
 use crate::todos_client::TodosClient;
@@ -27,7 +27,7 @@ pub async fn handle(
     env: &Env,
     caller: &Caller,
     settings: &Settings,
-) -> worker::Result<Response> {
+) -> worker::Result<McpResponse> {
     if req.method() != worker::Method::Post {
         let response = empty_response(405)?;
         response.headers().set("Allow", "POST")?;
@@ -117,14 +117,12 @@ async fn handle_batch(
 }
 
 /// A JSON reply, or the same as a one-event SSE stream for a client that accepts only that.
-fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<Response> {
+fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<McpResponse> {
     if !sse_only {
         return json_response(status, value);
     }
     let body = format!("event: message\ndata: {value}\n\n");
-    let headers = base_headers(Some("text/event-stream"))?;
-    headers.set("X-Accel-Buffering", "no")?;
-    body_response(status, body, headers)
+    reply(status, &EVENT_STREAM_HEADERS, Some(&body))
 }
 
 /// The MCP headers of a request.
