@@ -12,15 +12,27 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ensureToolchain, ROOT } from './lib/toolchain.mjs';
 
 const CRATES = ['mcp-worker', 'todos-api'];
 
-function step(command, args) {
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT });
+function step(command, args, env = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT, env: { ...process.env, ...env } });
   if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${command} exited with ${result.status}`);
+}
+
+/** Where cargo keeps the registry sources (CARGO_HOME, else ~/.cargo). */
+function cargoHome() {
+  return process.env.CARGO_HOME || join(homedir(), '.cargo');
+}
+
+/** The rustflags already asked for, as cargo reads them (CARGO_ENCODED_RUSTFLAGS, else RUSTFLAGS). */
+function encodedRustflags() {
+  if (process.env.CARGO_ENCODED_RUSTFLAGS) return process.env.CARGO_ENCODED_RUSTFLAGS.split('\x1f');
+  return (process.env.RUSTFLAGS || '').split(' ').filter(Boolean);
 }
 
 /** Builds `crate` with `profile`; returns the path of the optimised `_bg.wasm`. */
@@ -29,7 +41,11 @@ export function buildWorker(crate, profile = process.env.BUILD_PROFILE || 'relea
   if (!['release', 'dev'].includes(profile)) throw new Error(`BUILD_PROFILE must be release or dev, not ${profile}`);
   const wasmBindgen = ensureToolchain();
   const target = 'wasm32-unknown-unknown';
-  step('cargo', ['build', '--quiet', '--target', target, '-p', crate, ...(profile === 'release' ? ['--release'] : [])]);
+  step('cargo', ['build', '--quiet', '--target', target, '-p', crate, ...(profile === 'release' ? ['--release'] : [])], {
+    // Panic locations name the source files of dependencies by their absolute path in the cargo
+    // home: the shipped module would carry the build machine's paths. Remapped to `/cargo`.
+    CARGO_ENCODED_RUSTFLAGS: [...encodedRustflags(), `--remap-path-prefix=${cargoHome()}=/cargo`].join('\x1f'),
+  });
 
   const artifact = join(ROOT, 'target', target, profile === 'release' ? 'release' : 'debug', `${crate.replace(/-/g, '_')}.wasm`);
   const outDir = join(ROOT, 'build', crate);
