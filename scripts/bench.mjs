@@ -4,6 +4,8 @@
 // through its Service Binding), signs in through the real OAuth flow, and measures side by side:
 //
 //   floor            GET /api/todos straight to the ToDos API with the user's upstream token
+//   yardstick        GET /api/health on the ToDos API: no token, no KV; what a request costs the
+//                    runtime itself at that moment (the machine's speed varies: compare with it)
 //   list-todos /mcp  tools/call list-todos over Streamable HTTP
 //   list-todos /sse  the same over the legacy HTTP+SSE transport (POST, answer on the stream)
 //   whoami /mcp      tools/call whoami (no upstream call)
@@ -162,6 +164,13 @@ function floorCall(todosUrl, upstreamToken) {
   return async () => {
     const text = await expectOk(await fetch(`${todosUrl}/api/todos`, { headers: { authorization: `Bearer ${upstreamToken}` } }), 'GET /api/todos');
     if (!text.includes('"todos"')) throw new Error('GET /api/todos: no todos');
+  };
+}
+
+/** The cheapest answer a worker gives: what the runtime itself costs per request on this machine. */
+function healthCall(todosUrl) {
+  return async () => {
+    await expectOk(await fetch(`${todosUrl}/api/health`), 'GET /api/health');
   };
 }
 
@@ -474,6 +483,7 @@ async function main() {
     const todosUrl = `http://127.0.0.1:${main.todos.port}`;
     const scenarios = [
       { name: 'floor', label: 'floor: GET /api/todos (ToDos API direct)', call: floorCall(todosUrl, upstream.access_token), groups },
+      { name: 'health', label: 'yardstick: GET /api/health (ToDos API direct; no token, no KV)', call: healthCall(todosUrl), groups },
       { name: 'list-mcp', label: 'tools/call list-todos over /mcp', call: mcpToolCall(main.mcpOrigin, user.accessToken, 'list-todos'), groups },
       { name: 'list-sse', label: 'tools/call list-todos over /sse', call: sseToolCall(sse, 'list-todos'), groups },
       { name: 'whoami', label: 'tools/call whoami over /mcp', call: mcpToolCall(main.mcpOrigin, user.accessToken, 'whoami'), groups },
@@ -602,6 +612,7 @@ function report(results) {
   lines.push(`- \`X_LOCAL_OBSERVABILITY=${OBSERVABILITY}\` for every worker and every figure below (wrangler's local trace collector ${OBSERVABILITY ? 'on' : 'off'}).`);
   lines.push(`- The MCP worker reaches the ToDos API through ${TODOS_VIA === 'binding' ? 'its Service Binding (as `npm run dev` does)' : 'TODOS_API_URL (a URL)'}; release builds; LOG_LEVEL=info.`);
   lines.push(`- Each figure: median of ${rounds.length} rounds, [min–max]. A round: ${WARMUP} warm-up calls, ${COUNT} sequential calls (latency, CPU), then ${CONCURRENCY} concurrent loops for ${SECONDS} s (throughput, errors).`);
+  lines.push('- Yardstick: `GET /api/health` costs the runtime about what a JS worker answering `new Response(\'ok\')` does; its CPU per request shows how fast the shared machine was in that round, so CPU figures from different runs compare through it.');
   lines.push(`- CPU: user+system time (/proc/<pid>/stat) over the sequential calls ÷ calls. \`wrangler dev\` runs two \`workerd\` processes per worker: the runtime that runs the worker's code (the figure compared with the targets; in production only this exists) and wrangler's local proxy that forwards each request to it (in brackets, a local-only cost). Clock resolution 10 ms over ${COUNT} calls.`);
   lines.push('');
   lines.push('| scenario | p50 ms | p90 ms | p99 ms | p50 ÷ floor | MCP worker CPU ms/req: runtime (+ proxy) | ToDos API CPU ms/req: runtime (+ proxy) | req/s @16 | errors |');
