@@ -981,10 +981,9 @@ pub mod whatwg_url {
     }
 
     pub fn has_query_fragment_or_userinfo(url: &Url) -> bool {
-        !url.search().is_empty()
-            || !url.hash().is_empty()
-            || !url.username().is_empty()
-            || !url.password().is_empty()
+        // `search` and `hash` read "" for an empty query or fragment (`https://x/?`); the
+        // serialisation keeps their `?` and `#`, and neither can appear raw anywhere else.
+        url.href().contains(['?', '#']) || !url.username().is_empty() || !url.password().is_empty()
     }
 
     pub fn origin(url: &Url) -> String {

@@ -33,8 +33,8 @@ impl WebUrl {
         imp::path(&self.0)
     }
 
-    /// Whether the URL has a non-empty query, a fragment, or user info: none of which an origin
-    /// or an issuer may carry.
+    /// Whether the URL has a query or a fragment (even an empty one), or user info: none of
+    /// which an origin or an issuer may carry.
     pub fn has_query_fragment_or_userinfo(&self) -> bool {
         imp::has_query_fragment_or_userinfo(&self.0)
     }
@@ -134,7 +134,7 @@ mod imp {
     }
 
     pub fn has_query_fragment_or_userinfo(url: &Url) -> bool {
-        url.query().is_some_and(|q| !q.is_empty())
+        url.query().is_some()
             || url.fragment().is_some()
             || !url.username().is_empty()
             || url.password().is_some()
@@ -192,11 +192,18 @@ mod tests {
                 .expect("parses")
                 .has_query_fragment_or_userinfo()
         );
-        assert!(
-            WebUrl::parse("https://u@example.com/")
-                .expect("parses")
-                .has_query_fragment_or_userinfo()
-        );
+        for with_extra in [
+            "https://u@example.com/",
+            "https://example.com/?",
+            "https://example.com/#",
+        ] {
+            assert!(
+                WebUrl::parse(with_extra)
+                    .expect("parses")
+                    .has_query_fragment_or_userinfo(),
+                "{with_extra}"
+            );
+        }
     }
 
     #[test]

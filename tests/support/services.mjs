@@ -132,7 +132,7 @@ function spawnGroup(command, args, { env = {}, cwd = ROOT, name, echo = false } 
   };
 }
 
-async function waitFor(url, handle, what, timeoutMs = 60_000) {
+async function waitFor(url, handle, what, timeoutMs = 60_000, ready = (status) => status < 500) {
   const deadline = Date.now() + timeoutMs;
   let exit = null;
   handle.exited.then((e) => {
@@ -142,7 +142,7 @@ async function waitFor(url, handle, what, timeoutMs = 60_000) {
     if (exit) throw new Error(`${what} exited (${JSON.stringify(exit)}) before it was ready:\n${handle.logText()}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (response.status < 500) {
+      if (ready(response.status)) {
         await response.arrayBuffer();
         return;
       }
@@ -180,9 +180,10 @@ export async function startIdp({ port, env = {}, echo = false } = {}) {
  *   persistTo?: string, echo?: boolean, logLevel?: string, env?: Record<string, string>,
  *   extraArgs?: string[] }} options
  * `logLevel` is wrangler's: at its default `log` the workers' own JSON log lines (console.log)
- * are shown; wrangler's `info` would hide them.
+ * are shown; wrangler's `info` would hide them. `ready(status)` says which answer of the health
+ * path means started (by default any below 500; a test of a refused configuration waits for 500).
  */
-export async function startWorker({ name, port, vars = {}, persistTo, echo = false, logLevel = 'log', env = {}, extraArgs = [] }) {
+export async function startWorker({ name, port, vars = {}, persistTo, echo = false, logLevel = 'log', env = {}, extraArgs = [], ready }) {
   const worker = WORKERS[name];
   if (!worker) throw new Error(`unknown worker ${name}`);
   const chosen = port ?? (await freePort());
@@ -208,6 +209,6 @@ export async function startWorker({ name, port, vars = {}, persistTo, echo = fal
     name,
     echo,
   });
-  await waitFor(`http://127.0.0.1:${chosen}${worker.health}`, handle, name);
+  await waitFor(`http://127.0.0.1:${chosen}${worker.health}`, handle, name, 60_000, ready);
   return { ...handle, port: chosen, url: `http://localhost:${chosen}`, persistTo: state };
 }
