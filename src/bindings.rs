@@ -325,11 +325,7 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
 /// `JSON.stringify` escapes a lone UTF-16 surrogate (which a client's text may hold: `JSON.parse`
 /// accepts `"\ud800"`) as `\udXXX`, and `serde_json` refuses such an escape; it becomes U+FFFD
 /// first ([`replace_lone_surrogates`]), as the runtime's own UTF-8 conversion of strings does.
-fn from_js<T: DeserializeOwned>(value: JsValue, what: &str) -> Result<T, String> {
-    from_js_json(&value, what)
-}
-
-fn from_js_json<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, String> {
+fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, String> {
     let text: String = js_sys::JSON::stringify(value)
         .map_err(|e| format!("reading {what}: {}", describe_js_error(&e)))?
         .into();
@@ -504,7 +500,7 @@ impl OAuthApi {
         request: &AuthRequest,
     ) -> Result<ConsentDescription, HelperError> {
         from_js(
-            self.call("describeConsent", &[&request.raw]).await?,
+            &self.call("describeConsent", &[&request.raw]).await?,
             "the consent description",
         )
         .map_err(HelperError::Other)
@@ -619,7 +615,7 @@ impl OAuthApi {
             .call("finishUpstream", &[request.inner().as_ref()])
             .await?;
         let data =
-            from_js(get(&result, "data"), "the upstream data").map_err(HelperError::Other)?;
+            from_js(&get(&result, "data"), "the upstream data").map_err(HelperError::Other)?;
         Ok((
             AuthRequest::from_js(get(&result, "request"))?,
             data,
@@ -698,7 +694,7 @@ impl OAuthApi {
                 .call("listUserGrants", &[&user_id.into(), options.as_ref()])
                 .await?;
             let items: Vec<GrantSummary> =
-                from_js(get(&page, "items"), "the grant list").map_err(HelperError::Other)?;
+                from_js(&get(&page, "items"), "the grant list").map_err(HelperError::Other)?;
             grants.extend(items);
             cursor = get_string(&page, "cursor").filter(|c| !c.is_empty());
             if cursor.is_none() {
@@ -730,7 +726,7 @@ impl OAuthApi {
                 let _ = Reflect::set(&view, &key.into(), &value);
             }
         }
-        from_js(view.into(), "the client")
+        from_js(&view, "the client")
             .map(Some)
             .map_err(HelperError::Other)
     }
@@ -785,7 +781,7 @@ pub fn token_exchange_options<T: DeserializeOwned>(options: JsValue) -> Result<(
             let _ = Reflect::set(&view, &key.into(), &value);
         }
     }
-    Ok((from_js_json(&view, "the token exchange options")?, env))
+    Ok((from_js(&view, "the token exchange options")?, env))
 }
 
 /// The error the provider's `onError` reports, without headers.
@@ -823,13 +819,13 @@ pub fn provider_error(error: JsValue) -> Result<ProviderError, String> {
         let _ = Reflect::set(&inner, &"reason".into(), &get(&internal, "reason"));
         let _ = Reflect::set(&view, &"internal".into(), &inner);
     }
-    from_js(view.into(), "the provider error")
+    from_js(&view, "the provider error")
 }
 
 /// Reads the plain-data props of a grant from `ctx.props`.
 pub fn props<T: DeserializeOwned>(ctx: &Context) -> Result<T, String> {
     let js_ctx: &JsValue = ctx.as_ref().as_ref();
-    from_js_json(&get(js_ctx, "props"), "ctx.props")
+    from_js(&get(js_ctx, "props"), "ctx.props")
 }
 
 /// `n` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`).
@@ -952,7 +948,7 @@ pub async fn purge_expired_data(
     let report = JsFuture::from(Promise::resolve(&result))
         .await
         .map_err(|e| describe_js_error(&e))?;
-    from_js(report, "the purgeExpiredData report")
+    from_js(&report, "the purgeExpiredData report")
 }
 
 /// The runtime's WHATWG `URL` and `URLSearchParams`, behind `crate::web_url` in the worker.

@@ -104,6 +104,9 @@ pub struct Config {
     pub log_level: Level,
     /// Deadline of each outbound call to the identity provider (discovery, JWKS, token), ms.
     pub upstream_timeout_ms: u64,
+    /// The MCP endpoints' own settings (origins, body limit, the ToDos API), which fall back to
+    /// defaults instead of failing.
+    pub mcp: crate::mcp::Settings,
 }
 
 /// A missing or malformed setting, named.
@@ -215,6 +218,7 @@ impl Config {
             consent_secret: Secret(consent_secret),
             log_level,
             upstream_timeout_ms,
+            mcp: crate::mcp::Settings::from_lookup(&lookup),
         })
     }
 

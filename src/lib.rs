@@ -113,16 +113,21 @@ pub fn provider_options(env: Env) -> Result<JsValue, JsError> {
 /// The path of an absolute request URL as workerd hands it over (WHATWG-serialised, so the
 /// authority holds no `/`): what routing needs, without parsing the whole URL on every request.
 pub fn path_of(url: &str) -> &str {
+    path_span(url).map_or("/", |(start, end)| &url[start..end])
+}
+
+/// Where the path of `url` starts and ends, if it has one (see [`path_of`]).
+fn path_span(url: &str) -> Option<(usize, usize)> {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     // The authority ends at the first `/`, `?` or `#` (RFC 3986 §3.2); only a `/` starts a path.
     let start = match url[after_scheme..].find(['/', '?', '#']) {
         Some(i) if url.as_bytes()[after_scheme + i] == b'/' => after_scheme + i,
-        _ => return "/",
+        _ => return None,
     };
     let end = url[start..]
         .find(['?', '#'])
         .map_or(url.len(), |i| i + start);
-    &url[start..end]
+    Some((start, end))
 }
 
 /// The path of `req`'s URL (see [`path_of`]).
@@ -140,12 +145,12 @@ fn metadata_alias(req: &web_sys::Request, url: &str, path: &str) -> Option<web_s
     if !aliased || !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS") {
         return None;
     }
-    let start = url.find(path)?;
+    let (start, end) = path_span(url)?;
     let rewritten = format!(
         "{}{}{}",
         &url[..start],
         endpoints::RESOURCE_METADATA,
-        &url[start + path.len()..]
+        &url[end..]
     );
     let init = web_sys::RequestInit::new();
     init.set_method(&req.method());
@@ -318,7 +323,7 @@ pub async fn api_fetch(
     let req = Request::from(request);
     let ctx = Context::new(ctx);
     let result = async {
-        load_config(&env)?;
+        let config = load_config(&env)?;
         let props = bindings::props(&ctx).map_err(AppError::Internal)?;
         let auth = bindings::token_auth(&ctx).map_err(AppError::Internal)?;
         let caller = Caller {
@@ -327,7 +332,9 @@ pub async fn api_fetch(
             client_id: auth.client_id.unwrap_or_default(),
             scopes: auth.scope,
         };
-        serve_api(req, &env, caller).await.map_err(AppError::from)
+        mcp::serve(req, &env, caller, &config.mcp)
+            .await
+            .map_err(AppError::from)
     }
     .await;
     match result {
@@ -337,11 +344,6 @@ pub async fn api_fetch(
             .map(Into::into)
             .map_err(|e| JsValue::from_str(&e.to_string())),
     }
-}
-
-/// `/mcp` and `/sse…` with a validated token: the MCP transports and tools (`crate::mcp`).
-async fn serve_api(req: Request, env: &Env, caller: Caller) -> worker::Result<mcp::McpResponse> {
-    mcp::serve(req, env, caller).await
 }
 
 /// `tokenExchangeCallback`: returns `{ ok: result }` or `{ error: { code, description,

@@ -8,10 +8,8 @@
 //!
 //! Tools see only the [`TodosApi`] trait, so host tests hand them a fake and no token.
 
-use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -173,30 +171,23 @@ pub const TODOS_API_URL_VAR: &str = "TODOS_API_URL";
 pub const TODOS_API_TIMEOUT_VAR: &str = "TODOS_API_TIMEOUT_MS";
 const DEFAULT_TIMEOUT_MS: u64 = 8_000;
 
-/// Where the API is, from the environment: read once per isolate (an isolate's `env` never
-/// changes), so a tool call that never reaches the API (`whoami`) pays nothing for it.
-#[derive(Clone, Debug)]
-struct Settings {
+/// Where the API is, from the environment (part of `Config`, so read once per isolate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
     /// `TODOS_API_URL` without a trailing slash, or `None` for the Service Binding.
-    url: Option<String>,
-    timeout_ms: u64,
-}
-
-thread_local! {
-    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
+    pub url: Option<String>,
+    /// `TODOS_API_TIMEOUT_MS`.
+    pub timeout_ms: u64,
 }
 
 impl Settings {
-    fn from_env(env: &worker::Env) -> Self {
-        let url = env
-            .var(TODOS_API_URL_VAR)
-            .map(|value| value.to_string().trim().trim_end_matches('/').to_string())
-            .ok()
+    /// Reads the settings; unset or malformed values fall back to the binding and the default.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
+        let url = var(TODOS_API_URL_VAR)
+            .map(|value| value.trim().trim_end_matches('/').to_string())
             .filter(|url| !url.is_empty());
-        let timeout_ms = env
-            .var(TODOS_API_TIMEOUT_VAR)
-            .ok()
-            .and_then(|value| value.to_string().trim().parse().ok())
+        let timeout_ms = var(TODOS_API_TIMEOUT_VAR)
+            .and_then(|value| value.trim().parse().ok())
             .filter(|ms| *ms > 0)
             .unwrap_or(DEFAULT_TIMEOUT_MS);
         Self { url, timeout_ms }
@@ -204,21 +195,20 @@ impl Settings {
 }
 
 /// The real client, built per request with the caller's upstream access token.
-pub struct TodosClient {
-    env: worker::Env,
-    settings: Rc<Settings>,
-    access_token: String,
+pub struct TodosClient<'a> {
+    env: &'a worker::Env,
+    settings: &'a Settings,
+    access_token: &'a str,
 }
 
-impl TodosClient {
-    /// A client for `env`'s ToDos API; `access_token` is the user's upstream token.
-    pub fn from_env(env: &worker::Env, access_token: &str) -> Self {
-        let settings =
-            SETTINGS.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(Settings::from_env(env)))));
+impl<'a> TodosClient<'a> {
+    /// A client for the ToDos API `settings` name; `access_token` is the user's upstream token.
+    /// The Service Binding is looked up only when a tool calls the API.
+    pub fn new(env: &'a worker::Env, settings: &'a Settings, access_token: &'a str) -> Self {
         Self {
-            env: env.clone(),
+            env,
             settings,
-            access_token: access_token.to_string(),
+            access_token,
         }
     }
 
@@ -279,7 +269,7 @@ impl ApiMethod {
     }
 }
 
-impl TodosApi for TodosClient {
+impl TodosApi for TodosClient<'_> {
     fn call(&self, call: ApiCall) -> LocalFuture<'_, Result<Value, TodosError>> {
         Box::pin(async move { self.send(&call).await })
     }

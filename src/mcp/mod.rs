@@ -18,8 +18,7 @@ pub mod sse;
 pub mod streamable;
 pub mod version;
 
-use std::cell::{Cell, OnceCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
 use serde_json::{Value, json};
 use worker::{Env, Request};
@@ -54,8 +53,8 @@ const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 /// Default `PUBLIC_URL`: `wrangler dev` on its port.
 const DEFAULT_PUBLIC_URL: &str = "http://localhost:8788";
 
-/// The settings of the MCP endpoints, read from the environment once per isolate.
-#[derive(Clone, Debug)]
+/// The settings of the MCP endpoints: part of `Config`, so read once per isolate.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `ALLOWED_ORIGINS`, parsed.
     pub allowed_origins: Vec<String>,
@@ -63,13 +62,15 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Without a trailing slash.
     pub public_url: String,
+    /// Where the tools' ToDos API is.
+    pub todos_api: crate::todos_client::Settings,
 }
 
 impl Settings {
     /// Reads the settings; unset or malformed values fall back to their defaults.
-    pub fn from_env(env: &Env) -> Self {
-        let var = |name: &str| env.var(name).map(|value| value.to_string()).ok();
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
         Self {
+            todos_api: crate::todos_client::Settings::from_lookup(&var),
             allowed_origins: rules::parse_origins(&var(vars::ALLOWED_ORIGINS).unwrap_or_default()),
             max_body_bytes: var(vars::MAX_BODY_BYTES)
                 .and_then(|raw| raw.trim().parse().ok())
@@ -88,17 +89,14 @@ impl Settings {
     }
 }
 
-thread_local! {
-    /// The settings, read once per isolate (an isolate's `env` never changes).
-    static SETTINGS: OnceCell<Rc<Settings>> = const { OnceCell::new() };
-}
-
 /// Serves one authenticated request to `/mcp`, `/sse` or `/sse/message`.
-pub async fn serve(req: Request, env: &Env, caller: Caller) -> worker::Result<McpResponse> {
+pub async fn serve(
+    req: Request,
+    env: &Env,
+    caller: Caller,
+    settings: &Settings,
+) -> worker::Result<McpResponse> {
     log_tools_registered_once();
-    let settings =
-        SETTINGS.with(|cell| Rc::clone(cell.get_or_init(|| Rc::new(Settings::from_env(env)))));
-    let settings = settings.as_ref();
     let url = req.inner().url();
     let path = crate::path_of(&url);
     let origin = req.headers().get("Origin")?;

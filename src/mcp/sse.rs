@@ -94,7 +94,11 @@ pub async fn post(
     };
     let is_initialize =
         matches!(&message, Incoming::Request(request) if request.method == "initialize");
-    let todos = TodosClient::from_env(env, &caller.props.upstream.access_token);
+    let todos = TodosClient::new(
+        env,
+        &settings.todos_api,
+        &caller.props.upstream.access_token,
+    );
     let dispatcher = Dispatcher {
         caller,
         todos: &todos,

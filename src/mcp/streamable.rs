@@ -54,7 +54,11 @@ pub async fn handle(
         Ok(body) => body,
         Err(error) => return json_response(400, &error_response(None, &error)),
     };
-    let todos = TodosClient::from_env(env, &caller.props.upstream.access_token);
+    let todos = TodosClient::new(
+        env,
+        &settings.todos_api,
+        &caller.props.upstream.access_token,
+    );
     let dispatcher = Dispatcher {
         caller,
         todos: &todos,
