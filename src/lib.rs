@@ -13,6 +13,7 @@ pub mod bindings;
 pub mod config;
 pub mod error;
 pub mod grant;
+pub mod json;
 pub mod key_lock;
 pub mod log;
 pub mod mcp;

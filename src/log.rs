@@ -71,7 +71,7 @@ pub fn format_line(level: Level, event: &str, fields: Value) -> String {
             }
         }
     }
-    Value::Object(line).to_string()
+    crate::json::write(&Value::Object(line))
 }
 
 /// Writes one event if its level is enabled.
@@ -124,7 +124,7 @@ mod tests {
             "consent.shown",
             json!({"client_id": "abc", "user": null, "scopes": ["openid"]}),
         );
-        let parsed: Value = serde_json::from_str(&line).unwrap();
+        let parsed: Value = crate::json::parse(&line).unwrap();
         assert_eq!(parsed["level"], "debug");
         assert_eq!(parsed["event"], "consent.shown");
         assert_eq!(parsed["client_id"], "abc");

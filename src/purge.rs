@@ -133,7 +133,7 @@ mod tests {
     use super::*;
 
     fn report(json: &str) -> PurgeReport {
-        serde_json::from_str(json).expect("a report in the library's shape")
+        crate::json::parse(json).expect("a report in the library's shape")
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub fn classify(
 ) -> Result<Value, TodosError> {
     match status {
         200..=299 if body.trim().is_empty() => Ok(Value::Null),
-        200..=299 => serde_json::from_str(body).map_err(|_| TodosError::BadResponse),
+        200..=299 => crate::json::parse(body).map_err(|_| TodosError::BadResponse),
         401 => Err(TodosError::Unauthorized),
         403 => Err(TodosError::Forbidden(
             www_authenticate.and_then(challenge_scope),
@@ -140,7 +140,7 @@ fn challenge_scope(header: &str) -> Option<String> {
 
 /// A short message from an error body: `error_description`, `message` or `error`, else nothing.
 fn error_message(body: &str) -> String {
-    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
+    let Ok(Value::Object(object)) = crate::json::parse::<Value>(body) else {
         return String::new();
     };
     ["error_description", "message", "error"]

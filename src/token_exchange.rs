@@ -369,13 +369,13 @@ mod tests {
             upstream: upstream(10, true),
         };
         let response: crate::upstream::token::TokenResponse =
-            serde_json::from_str(r#"{"access_token":"b","expires_in":120}"#).unwrap();
+            crate::json::parse(r#"{"access_token":"b","expires_in":120}"#).unwrap();
         let next = refreshed_props(&props, response, None, NOW);
         assert_eq!(next.upstream.access_token, "b");
         assert_eq!(next.upstream.refresh_token.as_deref(), Some("r"));
         assert_eq!(next.upstream.expires_at, NOW + 120);
         let response: crate::upstream::token::TokenResponse =
-            serde_json::from_str(r#"{"access_token":"c","refresh_token":"r2"}"#).unwrap();
+            crate::json::parse(r#"{"access_token":"c","refresh_token":"r2"}"#).unwrap();
         assert_eq!(
             refreshed_props(&props, response, None, NOW)
                 .upstream

@@ -347,7 +347,7 @@ pub fn describe(tool: &dyn Tool, version: ProtocolVersion, caller: &Caller) -> V
 
 /// A tool's static JSON Schema text as a value (the texts are checked by the tools' tests).
 fn schema(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_default()
+    crate::json::parse(text).unwrap_or_default()
 }
 
 fn error_result(message: &str) -> Value {
@@ -360,7 +360,7 @@ pub fn tool_result(version: ProtocolVersion, outcome: ToolOutcome) -> Value {
         ToolOutcome::Done(structured) => {
             // MCP 2025-06-18 server/tools §Structured Content: also the serialized JSON as text,
             // for clients that do not read structuredContent.
-            let mut result = json!({ "content": [{ "type": "text", "text": structured.to_string() }], "isError": false });
+            let mut result = json!({ "content": [{ "type": "text", "text": crate::json::write(&structured) }], "isError": false });
             if version.has_structured_output() {
                 result["structuredContent"] = structured;
             }

@@ -173,7 +173,7 @@ pub fn reply(
 
 /// A JSON response with `status`.
 pub fn json_response(status: u16, body: &Value) -> worker::Result<McpResponse> {
-    reply(status, &JSON_HEADERS, Some(&body.to_string()))
+    reply(status, &JSON_HEADERS, Some(&crate::json::write(body)))
 }
 
 /// An empty response with `status` (202 for accepted notifications, 405, 413, …).

@@ -117,7 +117,12 @@ pub async fn post(
                 .map(String::from)
         })
         .flatten();
-    let deliver = internal_request("/deliver", Method::Post, caller, Some(response.to_string()))?;
+    let deliver = internal_request(
+        "/deliver",
+        Method::Post,
+        caller,
+        Some(crate::json::write(&response)),
+    )?;
     if let Some(negotiated) = negotiated {
         deliver
             .headers()

@@ -125,7 +125,7 @@ fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<
     if !sse_only {
         return json_response(status, value);
     }
-    let body = format!("event: message\ndata: {value}\n\n");
+    let body = format!("event: message\ndata: {}\n\n", crate::json::write(value));
     reply(status, &EVENT_STREAM_HEADERS, Some(&body))
 }
 

@@ -181,7 +181,7 @@ impl<'a> Upstream<'a> {
                 "JWKS answered HTTP {status}"
             )));
         }
-        let set: Value = serde_json::from_str(&body)
+        let set: Value = crate::json::parse(&body)
             .map_err(|_| UpstreamError::Invalid("the JWKS is not JSON".into()))?;
         let keys = Rc::new(
             set.get("keys")

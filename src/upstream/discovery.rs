@@ -51,7 +51,7 @@ fn endpoint_ok(raw: &str, issuer: &WebUrl) -> bool {
 /// (OIDC Discovery §4.3, the mix-up defence of RFC 9700 §4.4), its endpoints must be https, and
 /// if it lists PKCE methods, S256 must be one (RFC 7636 §4.2).
 pub fn parse(body: &str, configured_issuer: &str) -> Result<Discovery, DiscoveryError> {
-    let doc: Discovery = serde_json::from_str(body)
+    let doc: Discovery = crate::json::parse(body)
         .map_err(|e| DiscoveryError(format!("not the expected JSON: {e}")))?;
     if doc.issuer != configured_issuer {
         return Err(DiscoveryError(

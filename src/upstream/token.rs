@@ -42,7 +42,7 @@ pub enum TokenOutcome {
 /// Reads a token endpoint answer.
 pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
     if status == 200 {
-        return match serde_json::from_str::<TokenResponse>(body) {
+        return match crate::json::parse::<TokenResponse>(body) {
             Ok(response)
                 if response
                     .token_type
@@ -55,7 +55,7 @@ pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
             Err(e) => TokenOutcome::Failed(format!("token response is not the expected JSON: {e}")),
         };
     }
-    match serde_json::from_str::<ErrorResponse>(body) {
+    match crate::json::parse::<ErrorResponse>(body) {
         Ok(error) if (400..500).contains(&status) => TokenOutcome::Refused(error),
         _ => TokenOutcome::Failed(format!("token endpoint answered HTTP {status}")),
     }
