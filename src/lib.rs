@@ -351,10 +351,11 @@ pub async fn api_fetch(
 /// statusCode, headers } }`, which `src/entry.mjs` throws as an `OAuthError`.
 #[wasm_bindgen]
 pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
+    use token_exchange::{Refusal, Verdict};
     let answer = match bindings::token_exchange_options::<token_exchange::Input>(options) {
         Err(cause) => {
             log::error("token_exchange.bad_input", json!({ "cause": cause }));
-            json!({ "error": token_exchange::Refusal::unavailable() })
+            Verdict::Error(Refusal::unavailable())
         }
         Ok((input, env)) => match load_config(&env) {
             Err(error) => {
@@ -362,11 +363,11 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
                     "config.invalid",
                     json!({ "setting": error.var, "problem": error.problem }),
                 );
-                json!({ "error": token_exchange::Refusal::unavailable() })
+                Verdict::Error(Refusal::unavailable())
             }
             Ok(config) => match token_exchange::run(input, &config).await {
-                Ok(outcome) => json!({ "ok": outcome }),
-                Err(refusal) => json!({ "error": refusal }),
+                Ok(outcome) => Verdict::Ok(outcome),
+                Err(refusal) => Verdict::Error(refusal),
             },
         },
     };

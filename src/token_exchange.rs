@@ -39,14 +39,22 @@ pub struct Input {
 }
 
 /// What the library should do, in its `TokenExchangeCallbackResult` shape.
-#[derive(Debug, Default, Serialize, PartialEq)]
+#[derive(Debug, Default, Serialize)]
 pub struct Outcome {
     #[serde(rename = "newProps", skip_serializing_if = "Option::is_none")]
-    pub new_props: Option<serde_json::Value>,
+    pub new_props: Option<GrantProps>,
     #[serde(rename = "accessTokenTTL", skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<u64>,
     #[serde(rename = "refreshTokenTTL", skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<u64>,
+}
+
+/// The callback's answer to `src/entry.mjs`: `{ "ok": outcome }` or `{ "error": refusal }`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok(Outcome),
+    Error(Refusal),
 }
 
 /// An `OAuthError` for the JS side to throw (RFC 6749 §5.2 codes).
@@ -254,9 +262,8 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
                 ),
             );
             log::debug!("token.refreshed", with(json!({ "access_ttl": ttl })));
-            let new_props = serde_json::to_value(&props).map_err(|_| Refusal::unavailable())?;
             Ok(Outcome {
-                new_props: Some(new_props),
+                new_props: Some(props),
                 access_token_ttl: Some(ttl),
                 refresh_token_ttl: None,
             })
@@ -397,5 +404,18 @@ mod tests {
         })
         .unwrap();
         assert_eq!(v, json!({"accessTokenTTL": 60, "refreshTokenTTL": 0}));
+    }
+
+    #[test]
+    fn verdicts_are_the_shape_entry_mjs_reads() {
+        let ok = serde_json::to_value(Verdict::Ok(Outcome {
+            access_token_ttl: Some(600),
+            ..Outcome::default()
+        }))
+        .unwrap();
+        assert_eq!(ok, json!({"ok": {"accessTokenTTL": 600}}));
+        let error = serde_json::to_value(Verdict::Error(Refusal::end_grant("gone"))).unwrap();
+        assert_eq!(error["error"]["code"], "invalid_grant");
+        assert_eq!(error["error"]["statusCode"], 400);
     }
 }
