@@ -54,10 +54,7 @@ impl From<HelperError> for AppError {
                 },
             },
             HelperError::Cimd { detail } => {
-                log::warn(
-                    "client.metadata_unavailable",
-                    serde_json::json!({ "detail": detail }),
-                );
+                log::warning!("client.metadata_unavailable", "detail" => detail);
                 AppError::Page {
                     status: 400,
                     title: "This app could not be verified",
@@ -108,10 +105,7 @@ impl AppError {
     pub fn into_response(self) -> worker::Result<Response> {
         match self {
             AppError::Config(error) => {
-                log::error(
-                    "config.invalid",
-                    serde_json::json!({ "setting": error.var, "problem": error.problem }),
-                );
+                log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
                 Response::error("Internal Server Error", 500)
             }
             AppError::Page {
@@ -120,10 +114,7 @@ impl AppError {
                 message,
             } => html(status, page::error(title, &message), Headers::new()),
             AppError::Unavailable(cause) => {
-                log::error(
-                    "upstream.unavailable",
-                    serde_json::json!({ "cause": cause }),
-                );
+                log::error!("upstream.unavailable", "cause" => cause);
                 html(
                     503,
                     page::error(
@@ -134,7 +125,7 @@ impl AppError {
                 )
             }
             AppError::Internal(cause) => {
-                log::error("internal", serde_json::json!({ "cause": cause }));
+                log::error!("internal", "cause" => cause);
                 Response::error("Internal Server Error", 500)
             }
         }

@@ -56,10 +56,7 @@ pub async fn lock(key: String) -> KeyGuard {
     let mut waited = Duration::ZERO;
     while !try_take(&key) {
         if waited >= MAX_WAIT {
-            crate::log::warn(
-                "lock.timeout",
-                serde_json::json!({ "waited_ms": waited.as_millis() as u64 }),
-            );
+            crate::log::warning!("lock.timeout", "waited_ms" => waited.as_millis() as u64);
             return KeyGuard { key: None };
         }
         worker::Delay::from(POLL).await;

@@ -83,10 +83,7 @@ fn load_config(env: &Env) -> Result<Rc<Config>, config::ConfigError> {
 #[wasm_bindgen]
 pub fn provider_options(env: Env) -> Result<JsValue, JsError> {
     let config = load_config(&env).map_err(|error| {
-        log::error(
-            "config.invalid",
-            json!({ "setting": error.var, "problem": error.problem }),
-        );
+        log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
         JsError::new(&error.to_string())
     })?;
     let options = json!({
@@ -258,7 +255,7 @@ async fn token_fetch(
         && response.status() == 200
     {
         if kind.kind == "revocation" {
-            log::debug!("token.revoked", json!({ "client_id": kind.client_id }));
+            log::debug!("token.revoked", "client_id" => kind.client_id);
         }
         // The account page shows when a grant was last refreshed (the library keeps no such
         // time). Recorded after the answer is sent (`waitUntil`), so the refresh grant does not
@@ -354,15 +351,12 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
     use token_exchange::{Refusal, Verdict};
     let answer = match bindings::token_exchange_options::<token_exchange::Input>(options) {
         Err(cause) => {
-            log::error("token_exchange.bad_input", json!({ "cause": cause }));
+            log::error!("token_exchange.bad_input", "cause" => cause);
             Verdict::Error(Refusal::unavailable())
         }
         Ok((input, env)) => match load_config(&env) {
             Err(error) => {
-                log::error(
-                    "config.invalid",
-                    json!({ "setting": error.var, "problem": error.problem }),
-                );
+                log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
                 Verdict::Error(Refusal::unavailable())
             }
             Ok(config) => match token_exchange::run(input, &config).await {
@@ -380,10 +374,7 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen]
 pub async fn scheduled(cron: String, env: Env, provider: JsValue) -> Result<(), JsValue> {
     if let Err(error) = load_config(&env) {
-        log::error(
-            "config.invalid",
-            json!({ "setting": error.var, "problem": error.problem }),
-        );
+        log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
         return Err(JsValue::from_str(&error.to_string()));
     }
     purge::run(&cron, &env, &provider)
@@ -400,9 +391,12 @@ pub fn on_error(error: JsValue) {
             .internal
             .map(|i| (i.category, i.reason))
             .unwrap_or_default();
-        log::warn(
+        log::warning!(
             "oauth.error",
-            json!({ "code": error.code, "status": error.status, "category": category, "reason": reason }),
+            "code" => error.code,
+            "status" => error.status,
+            "category" => category,
+            "reason" => reason,
         );
     }
 }

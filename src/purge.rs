@@ -19,7 +19,6 @@
 //! own, so a large namespace is swept over several runs and nothing here lingers either.
 
 use serde::Deserialize;
-use serde_json::json;
 use worker::Env;
 
 use crate::bindings::{self, Kv};
@@ -104,27 +103,21 @@ pub async fn run(cron: &str, env: &Env, provider: &wasm_bindgen::JsValue) -> Res
         CursorUpdate::Clear => {}
     }
     // Info, not debug: one line an hour tells an operator the sweep runs and what it finds.
-    log::event(
-        log::Level::Info,
+    log::info!(
         "purge.finished",
-        json!({
-            "cron": cron,
-            "grants_checked": report.grants_checked,
-            "grants_purged": report.grants_purged,
-            "tokens_checked": report.tokens_checked,
-            "tokens_purged": report.tokens_purged,
-            "sweep_complete": report.done,
-        }),
+        "cron" => cron,
+        "grants_checked" => report.grants_checked,
+        "grants_purged" => report.grants_purged,
+        "tokens_checked" => report.tokens_checked,
+        "tokens_purged" => report.tokens_purged,
+        "sweep_complete" => report.done,
     );
     Ok(())
 }
 
 fn failed(cron: &str, step: &str, cause: impl std::fmt::Display) -> String {
     let cause = cause.to_string();
-    log::error(
-        "purge.failed",
-        json!({ "cron": cron, "step": step, "cause": cause }),
-    );
+    log::error!("purge.failed", "cron" => cron, "step" => step, "cause" => cause);
     format!("purge failed at {step}: {cause}")
 }
 

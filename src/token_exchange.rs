@@ -161,6 +161,20 @@ pub fn refreshed_props(
     next
 }
 
+/// One event about the grant being exchanged: its ids and scopes, then the event's own fields.
+macro_rules! grant_event {
+    ($level:ident, $input:expr, $name:expr $(, $key:literal => $value:expr)* $(,)?) => {
+        log::$level!(
+            $name,
+            "client_id" => $input.client_id,
+            "user" => $input.user_id,
+            "grant" => $input.grant_id,
+            "scopes" => $input.scope
+            $(, $key => $value)*
+        )
+    };
+}
+
 /// Runs the callback: plans, refreshes upstream when needed, and returns the library's result or
 /// the OAuth error to throw.
 pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome, Refusal> {
@@ -168,14 +182,6 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
     use crate::upstream::token::TokenOutcome;
 
     let now = crate::bindings::now_seconds();
-    // One flat log line: the grant's ids plus the event's own fields (built only when logged).
-    let with = |extra: serde_json::Value| {
-        let mut line = json!({ "client_id": input.client_id, "user": input.user_id, "grant": input.grant_id, "scopes": input.scope });
-        if let (Some(line), serde_json::Value::Object(extra)) = (line.as_object_mut(), extra) {
-            line.extend(extra);
-        }
-        line
-    };
     match plan(&input.grant_type, &input.props.upstream, now) {
         Plan::Default => Ok(Outcome::default()),
         Plan::Issue {
@@ -187,9 +193,12 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             } else {
                 "token.refreshed"
             };
-            log::debug!(
+            grant_event!(
+                debug,
+                input,
                 event,
-                with(json!({ "access_ttl": access_ttl, "refresh_token": !no_refresh_token })),
+                "access_ttl" => access_ttl,
+                "refresh_token" => !no_refresh_token,
             );
             Ok(Outcome {
                 access_token_ttl: Some(access_ttl),
@@ -198,7 +207,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             })
         }
         Plan::End(description) => {
-            log::debug!("grant.ended", with(json!({ "reason": description })));
+            grant_event!(debug, input, "grant.ended", "reason" => description);
             Err(Refusal::end_grant(description))
         }
         Plan::RefreshUpstream => {
@@ -212,24 +221,23 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
                 Ok(TokenOutcome::Issued(response)) => response,
                 Ok(TokenOutcome::Refused(refusal)) if refusal.error == "invalid_grant" => {
                     // RFC 6749 §5.2: the upstream grant is invalid, expired or revoked, for good.
-                    log::debug!(
-                        "grant.ended",
-                        with(json!({ "reason": "upstream invalid_grant" })),
-                    );
+                    grant_event!(debug, input, "grant.ended", "reason" => "upstream invalid_grant");
                     return Err(Refusal::end_grant(
                         "The identity provider no longer accepts this sign-in",
                     ));
                 }
                 Ok(TokenOutcome::Refused(refusal)) => {
-                    log::error(
+                    grant_event!(
+                        error,
+                        input,
                         "upstream.refresh_refused",
-                        with(json!({ "error": refusal.error })),
+                        "error" => refusal.error,
                     );
                     return Err(Refusal::unavailable());
                 }
                 Ok(TokenOutcome::Failed(cause))
                 | Err(UpstreamError::Unavailable(cause) | UpstreamError::Invalid(cause)) => {
-                    log::warn("upstream.refresh_failed", with(json!({ "cause": cause })));
+                    grant_event!(warning, input, "upstream.refresh_failed", "cause" => cause);
                     return Err(Refusal::unavailable());
                 }
             };
@@ -242,11 +250,11 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
                 {
                     Ok(user) => Some(user),
                     Err(UpstreamError::Unavailable(cause)) => {
-                        log::warn("upstream.refresh_failed", with(json!({ "cause": cause })));
+                        grant_event!(warning, input, "upstream.refresh_failed", "cause" => cause);
                         return Err(Refusal::unavailable());
                     }
                     Err(UpstreamError::Invalid(cause)) => {
-                        log::warn("grant.ended", with(json!({ "reason": cause })));
+                        grant_event!(warning, input, "grant.ended", "reason" => cause);
                         return Err(Refusal::end_grant(
                             "The identity provider's refreshed sign-in could not be verified",
                         ));
@@ -255,13 +263,14 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
             };
             let props = refreshed_props(&input.props, response, user, now);
             let ttl = access_ttl(props.upstream.expires_at, now);
-            log::debug!(
+            grant_event!(
+                debug,
+                input,
                 "upstream.refreshed",
-                with(
-                    json!({ "expires_in": props.upstream.expires_at.saturating_sub(now), "rotated": props.upstream.refresh_token != input.props.upstream.refresh_token }),
-                ),
+                "expires_in" => props.upstream.expires_at.saturating_sub(now),
+                "rotated" => props.upstream.refresh_token != input.props.upstream.refresh_token,
             );
-            log::debug!("token.refreshed", with(json!({ "access_ttl": ttl })));
+            grant_event!(debug, input, "token.refreshed", "access_ttl" => ttl);
             Ok(Outcome {
                 new_props: Some(props),
                 access_token_ttl: Some(ttl),

@@ -99,10 +99,7 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
         Ok(Some(token)) => token,
         Ok(None) => return Ok(Response::error("Not Found", 404)?),
         Err(problem) => {
-            log::error(
-                "config.invalid",
-                json!({ "setting": ADMIN_TOKEN, "problem": problem }),
-            );
+            log::error!("config.invalid", "setting" => ADMIN_TOKEN, "problem" => problem);
             return Ok(Response::error("Not Found", 404)?);
         }
     };
@@ -118,9 +115,10 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
             .map_err(AppError::Internal)?,
     );
     if given.is_empty() || !constant_time_eq(&want, &got) {
-        log::warn(
+        log::warning!(
             "admin.refused",
-            json!({ "path": crate::request_path(&req), "token_sent": !given.is_empty() }),
+            "path" => crate::request_path(&req),
+            "token_sent" => !given.is_empty(),
         );
         let response = json_response(401, &json!({ "error": "unauthorized" }))?;
         response
@@ -135,18 +133,17 @@ pub async fn serve(req: Request, env: &Env) -> Result<Response, AppError> {
     match route {
         AdminRoute::ListGrants { user_id } => {
             let list = grants::list(&api, env, &user_id).await?;
-            log::debug!(
-                "admin.grants_listed",
-                json!({ "user": user_id, "grants": list.len() }),
-            );
+            log::debug!("admin.grants_listed", "user" => user_id, "grants" => list.len());
             json_response(200, &json!({ "user_id": user_id, "grants": list }))
         }
         AdminRoute::RevokeGrant { user_id, grant_id } => {
             match grants::revoke(&api, env, &user_id, &grant_id).await? {
                 Revoked::Done { client_id } => {
-                    log::warn(
+                    log::warning!(
                         "admin.grant_revoked",
-                        json!({ "user": user_id, "grant": grant_id, "client_id": client_id }),
+                        "user" => user_id,
+                        "grant" => grant_id,
+                        "client_id" => client_id,
                     );
                     Ok(Response::empty()?.with_status(204))
                 }

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use serde_json::json;
 use worker::Env;
 
 use super::page::GrantView;
@@ -77,10 +76,7 @@ pub async fn record_refresh(env: &Env, grant_id: &str, now: u64) {
         Err(error) => Err(error),
     };
     if let Err(cause) = written {
-        log::warn(
-            "account.refresh_not_recorded",
-            json!({ "grant": grant_id, "cause": cause }),
-        );
+        log::warning!("account.refresh_not_recorded", "grant" => grant_id, "cause" => cause);
     }
 }
 

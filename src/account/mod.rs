@@ -16,7 +16,6 @@ pub mod session;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use worker::{Env, Headers, Method, Request, Response};
 
 use self::grants::Revoked;
@@ -90,10 +89,7 @@ fn html(status: u16, body: String, headers: Headers) -> Result<Response, AppErro
 }
 
 fn refusal(status: u16, title: &str, message: &str, reason: &str) -> Result<Response, AppError> {
-    log::warn(
-        "account.refused",
-        json!({ "status": status, "reason": reason }),
-    );
+    log::warning!("account.refused", "status" => status, "reason" => reason);
     html(status, page::error(title, message), Headers::new())
 }
 
@@ -142,10 +138,7 @@ async fn open<T: DeserializeOwned + Expiring>(
         .await
         .map_err(AppError::Internal)?;
     if !session::constant_time_eq(&expected, &mac) {
-        log::warn(
-            "account.cookie_refused",
-            json!({ "cookie": name, "reason": "bad signature" }),
-        );
+        log::warning!("account.cookie_refused", "cookie" => name, "reason" => "bad signature");
         return Ok(None);
     }
     Ok(session::open(payload, bindings::now_seconds()))
@@ -201,10 +194,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
     };
     let api = OAuthApi::from_env(env)?;
     let list = grants::list(&api, env, &session.uid).await?;
-    log::debug!(
-        "account.shown",
-        json!({ "user": session.uid, "grants": list.len() }),
-    );
+    log::debug!("account.shown", "user" => session.uid, "grants" => list.len());
     html(
         200,
         page::connected_apps(&session.name, &session.csrf, &list, notice),
@@ -249,10 +239,7 @@ pub async fn login(config: &Config) -> Result<Response, AppError> {
             session::SIGN_IN_SECONDS,
         ),
     )?;
-    log::debug!(
-        "account.sign_in_started",
-        json!({ "issuer": config.issuer }),
-    );
+    log::debug!("account.sign_in_started", "issuer" => config.issuer);
     see_other(&location, headers)
 }
 
@@ -283,7 +270,7 @@ pub async fn callback(req: Request, _env: &Env, config: &Config) -> Result<Respo
     let headers = Headers::new();
     headers.append("Set-Cookie", &session::clear_cookie(SIGN_IN_COOKIE))?;
     let failed = |title: &str, message: &str, reason: &str| -> Result<Response, AppError> {
-        log::warn("account.sign_in_failed", json!({ "reason": reason }));
+        log::warning!("account.sign_in_failed", "reason" => reason);
         html(400, page::error(title, message), headers.clone())
     };
     if param("error").is_some() {
@@ -369,7 +356,7 @@ pub async fn callback(req: Request, _env: &Env, config: &Config) -> Result<Respo
             session::SESSION_SECONDS,
         ),
     )?;
-    log::debug!("account.signed_in", json!({ "user": session.uid }));
+    log::debug!("account.signed_in", "user" => session.uid);
     see_other(PAGE, headers)
 }
 
@@ -447,7 +434,9 @@ pub async fn revoke(req: Request, env: &Env, config: &Config) -> Result<Response
         Revoked::Done { client_id } => {
             log::debug!(
                 "account.grant_revoked",
-                json!({ "user": session.uid, "grant": grant_id, "client_id": client_id }),
+                "user" => session.uid,
+                "grant" => grant_id,
+                "client_id" => client_id,
             );
             see_other(&format!("{PAGE}?revoked=1"), Headers::new())
         }
@@ -478,6 +467,6 @@ pub async fn sign_out(req: Request, env: &Env, config: &Config) -> Result<Respon
         .map_err(AppError::Internal)?;
     let headers = Headers::new();
     headers.append("Set-Cookie", &session::clear_cookie(SESSION_COOKIE))?;
-    log::debug!("account.signed_out", json!({ "user": session.uid }));
+    log::debug!("account.signed_out", "user" => session.uid);
     see_other(&format!("{PAGE}?signed_out=1"), headers)
 }

@@ -16,7 +16,6 @@ use crate::config::Config;
 use crate::error::{self, AppError};
 use crate::log;
 use crate::upstream::{self, client::Upstream};
-use serde_json::json;
 
 /// `GET /authorize`: validate the request, then show the consent page (or, when the browser
 /// holds a remembered approval covering it, go straight to the identity provider).
@@ -31,17 +30,16 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
             description,
             redirect_to: Some(location),
         }) => {
-            log::warn(
+            log::warning!(
                 "authorize.refused",
-                json!({ "error": code, "description": description, "redirected": true }),
+                "error" => code,
+                "description" => description,
+                "redirected" => true,
             );
             return Ok(error::redirect(&location, Headers::new())?);
         }
         Err(error) => {
-            log::warn(
-                "authorize.refused",
-                json!({ "error": error.to_string(), "redirected": false }),
-            );
+            log::warning!("authorize.refused", "error" => error.to_string(), "redirected" => false);
             return Err(error.into());
         }
     };
@@ -51,9 +49,11 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
         auth.code_challenge_method.as_deref(),
         auth.code_challenge.as_deref(),
     ) {
-        log::warn(
+        log::warning!(
             "authorize.refused",
-            json!({ "client_id": auth.client_id, "error": "invalid_request", "description": problem }),
+            "client_id" => auth.client_id,
+            "error" => "invalid_request",
+            "description" => problem,
         );
         let location = pkce::error_redirect(
             &auth.redirect_uri,
@@ -67,7 +67,9 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
     let offered = scopes::offered(&auth.scope, &config.scope);
     log::debug!(
         "authorize.parsed",
-        json!({ "client_id": auth.client_id, "requested": auth.scope, "offered": offered }),
+        "client_id" => auth.client_id,
+        "requested" => auth.scope,
+        "offered" => offered,
     );
 
     let request = auth.with_scope(&offered).map_err(AppError::Internal)?;
@@ -75,10 +77,7 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
         .is_consent_remembered(&req, &request, config.consent_secret.expose())
         .await?
     {
-        log::debug!(
-            "consent.remembered",
-            json!({ "client_id": auth.client_id, "scopes": offered }),
-        );
+        log::debug!("consent.remembered", "client_id" => auth.client_id, "scopes" => offered);
         return start_upstream(&api, config, &request, Headers::new()).await;
     }
 
@@ -96,7 +95,10 @@ pub async fn show(req: Request, env: &Env, config: &Config) -> Result<Response, 
     });
     log::debug!(
         "consent.shown",
-        json!({ "client_id": auth.client_id, "redirect_host": description.redirect_host, "loopback": description.redirect_is_loopback, "scopes": offered }),
+        "client_id" => auth.client_id,
+        "redirect_host" => description.redirect_host,
+        "loopback" => description.redirect_is_loopback,
+        "scopes" => offered,
     );
     Ok(error::html(200, html, headers)?)
 }
@@ -122,7 +124,7 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
     })?;
     let expired = |error: HelperError| match error {
         HelperError::Authorization { description, .. } => {
-            log::warn("consent.refused", json!({ "reason": description }));
+            log::warning!("consent.refused", "reason" => description);
             AppError::Page {
                 status: 400,
                 title: "This consent page has expired",
@@ -138,7 +140,7 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
 
     if field("decision").as_deref() != Some("approve") {
         let (auth, location, headers) = api.deny_consent(&req, &handle).await.map_err(expired)?;
-        log::debug!("consent.denied", json!({ "client_id": auth.client_id }));
+        log::debug!("consent.denied", "client_id" => auth.client_id);
         return Ok(error::redirect(&location, headers)?);
     }
 
@@ -161,7 +163,9 @@ pub async fn decide(mut req: Request, env: &Env, config: &Config) -> Result<Resp
         .map_err(expired)?;
     log::debug!(
         "consent.approved",
-        json!({ "client_id": auth.client_id, "scopes": auth.scope, "remembered": remember.is_some() }),
+        "client_id" => auth.client_id,
+        "scopes" => auth.scope,
+        "remembered" => remember.is_some(),
     );
     start_upstream(&api, config, &auth, headers).await
 }
@@ -196,7 +200,9 @@ async fn start_upstream(
         .map_err(|e| AppError::Unavailable(e.to_string()))?;
     log::debug!(
         "upstream.redirect",
-        json!({ "client_id": auth.client_id, "issuer": config.issuer, "scopes": data.scope }),
+        "client_id" => auth.client_id,
+        "issuer" => config.issuer,
+        "scopes" => data.scope,
     );
     Ok(error::redirect(&location, headers)?)
 }

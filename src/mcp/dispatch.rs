@@ -141,7 +141,10 @@ impl Dispatcher<'_> {
             .collect();
         log::debug!(
             "mcp.tools_listed",
-            json!({ "user": self.caller.user_id, "client_id": self.caller.client_id, "version": version.as_str(), "callable": callable }),
+            "user" => self.caller.user_id,
+            "client_id" => self.caller.client_id,
+            "version" => version.as_str(),
+            "callable" => callable,
         );
         let mut result = json!({ "tools": tools });
         if version.is_modern() {
@@ -187,11 +190,12 @@ impl Dispatcher<'_> {
             let granted = self.caller.has_scope(scope);
             log::debug!(
                 "mcp.scope_decision",
-                json!({
-                    "tool": tool.name(), "scope": scope, "granted": granted,
-                    "user": self.caller.user_id, "client_id": self.caller.client_id,
-                    "answer": if granted { "run" } else if version.has_step_up() { "step_up_403" } else { "tool_error" },
-                }),
+                "tool" => tool.name(),
+                "scope" => scope,
+                "granted" => granted,
+                "user" => self.caller.user_id,
+                "client_id" => self.caller.client_id,
+                "answer" => if granted { "run" } else if version.has_step_up() { "step_up_403" } else { "tool_error" },
             );
             if !granted {
                 if version.has_step_up() {
@@ -217,18 +221,11 @@ impl Dispatcher<'_> {
             todos: self.todos,
         };
         let outcome = tool.call(arguments, &context).await;
-        log::debug!(
-            "mcp.tool_called",
-            json!({
-                "tool": tool.name(), "user": self.caller.user_id, "client_id": self.caller.client_id,
-                "outcome": match &outcome {
+        log::debug!("mcp.tool_called", "tool" => tool.name(), "user" => self.caller.user_id, "client_id" => self.caller.client_id, "outcome" => match &outcome {
                     ToolOutcome::Done(_) => "ok",
                     ToolOutcome::Failed(_) => "tool_error",
                     ToolOutcome::UpstreamUnauthorized => "upstream_token_rejected",
-                },
-                "duration_ms": ((self.now_ms)() - started).max(0.0) as u64,
-            }),
-        );
+                }, "duration_ms" => ((self.now_ms)() - started).max(0.0) as u64);
         if outcome == ToolOutcome::UpstreamUnauthorized {
             return Ok(Answer::Http(HttpFailure::UpstreamTokenRejected));
         }
@@ -251,10 +248,7 @@ fn initialize(params: &Map<String, Value>) -> Result<Value, RpcError> {
         ));
     };
     let version = ProtocolVersion::negotiate(requested);
-    log::debug!(
-        "mcp.initialize",
-        json!({ "requested": requested, "negotiated": version.as_str() }),
-    );
+    log::debug!("mcp.initialize", "requested" => requested, "negotiated" => version.as_str());
     Ok(json!({
         "protocolVersion": version.as_str(),
         "capabilities": capabilities(),

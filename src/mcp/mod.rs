@@ -107,10 +107,7 @@ pub async fn serve(
         &settings.allowed_origins,
         &settings.public_url,
     ) {
-        log::debug!(
-            "mcp.origin_refused",
-            json!({ "origin": origin, "path": path }),
-        );
+        log::debug!("mcp.origin_refused", "origin" => origin, "path" => path);
         let error = RpcError::new(
             ErrorCode::INVALID_REQUEST,
             "Forbidden: this Origin may not use the MCP endpoint",
@@ -138,7 +135,7 @@ fn log_tools_registered_once() {
         .iter()
         .map(|tool| json!({ "name": tool.name(), "scope": tool.required_scope() }))
         .collect();
-    log::debug!("mcp.tools_registered", json!({ "tools": tools }));
+    log::debug!("mcp.tools_registered", "tools" => tools);
 }
 
 /// What the MCP endpoints answer with: the runtime's `Response`, built in one call

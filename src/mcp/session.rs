@@ -102,7 +102,9 @@ impl DurableObject for McpSseSession {
                 if let Some(live) = self.live.borrow_mut().take() {
                     log::debug!(
                         "mcp.sse_closed",
-                        json!({ "session": live.session_id, "user": live.user_id, "reason": "idle" }),
+                        "session" => live.session_id,
+                        "user" => live.user_id,
+                        "reason" => "idle",
                     );
                 }
             }
@@ -151,7 +153,9 @@ impl McpSseSession {
             .await?;
         log::debug!(
             "mcp.sse_opened",
-            json!({ "session": session_id, "user": user_id, "client_id": client_id }),
+            "session" => session_id,
+            "user" => user_id,
+            "client_id" => client_id,
         );
 
         let keepalive = Duration::from_secs(self.seconds(
@@ -204,7 +208,10 @@ impl McpSseSession {
             Some(live) => {
                 log::debug!(
                     "mcp.sse_refused",
-                    json!({ "session": live.session_id, "owner": live.user_id, "poster": user, "client_id": client }),
+                    "session" => live.session_id,
+                    "owner" => live.user_id,
+                    "poster" => user,
+                    "client_id" => client,
                 );
                 403
             }
@@ -269,7 +276,9 @@ impl Drop for CloseOnDrop {
         {
             log::debug!(
                 "mcp.sse_closed",
-                json!({ "session": live.session_id, "user": live.user_id, "reason": "client_disconnected" }),
+                "session" => live.session_id,
+                "user" => live.user_id,
+                "reason" => "client_disconnected",
             );
         }
     }

@@ -53,7 +53,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         Ok(resumed) => resumed,
         Err(HelperError::Authorization { description, .. }) => {
             // Unknown, replayed or expired state, or a browser without the binding cookie.
-            log::warn("callback.refused", json!({ "reason": description }));
+            log::warning!("callback.refused", "reason" => description);
             return Err(AppError::Page {
                 status: 400,
                 title: "This sign-in link has expired",
@@ -68,7 +68,8 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     if let Some(upstream_error) = param("error") {
         log::debug!(
             "callback.upstream_error",
-            json!({ "client_id": auth.client_id, "error": upstream_error }),
+            "client_id" => auth.client_id,
+            "error" => upstream_error,
         );
         return back_to_client(
             &auth,
@@ -86,9 +87,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     if let Some(iss) = param("iss")
         && iss != discovery.issuer
     {
-        log::warn(
+        log::warning!(
             "callback.refused",
-            json!({ "client_id": auth.client_id, "reason": "iss does not match the issuer" }),
+            "client_id" => auth.client_id,
+            "reason" => "iss does not match the issuer",
         );
         return back_to_client(
             &auth,
@@ -98,10 +100,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         );
     }
     let Some(code) = param("code") else {
-        log::warn(
-            "callback.refused",
-            json!({ "client_id": auth.client_id, "reason": "no code" }),
-        );
+        log::warning!("callback.refused", "client_id" => auth.client_id, "reason" => "no code");
         return back_to_client(
             &auth,
             "access_denied",
@@ -109,14 +108,16 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             headers,
         );
     };
-    log::debug!("callback.received", json!({ "client_id": auth.client_id }));
+    log::debug!("callback.received", "client_id" => auth.client_id);
 
     let tokens = match idp.exchange_code(&code, sign_in.verifier.expose()).await {
         Ok(TokenOutcome::Issued(tokens)) => tokens,
         Ok(TokenOutcome::Refused(refusal)) => {
-            log::warn(
+            log::warning!(
                 "code.refused",
-                json!({ "client_id": auth.client_id, "error": refusal.error, "description": refusal.error_description }),
+                "client_id" => auth.client_id,
+                "error" => refusal.error,
+                "description" => refusal.error_description,
             );
             return back_to_client(
                 &auth,
@@ -127,10 +128,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
         Ok(TokenOutcome::Failed(cause))
         | Err(UpstreamError::Unavailable(cause) | UpstreamError::Invalid(cause)) => {
-            log::error(
-                "code.exchange_failed",
-                json!({ "client_id": auth.client_id, "cause": cause }),
-            );
+            log::error!("code.exchange_failed", "client_id" => auth.client_id, "cause" => cause);
             return back_to_client(
                 &auth,
                 "temporarily_unavailable",
@@ -141,11 +139,14 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     };
     log::debug!(
         "code.exchanged",
-        json!({ "client_id": auth.client_id, "expires_in": tokens.expires_in, "scope": tokens.scope, "refresh_token": tokens.refresh_token.is_some() }),
+        "client_id" => auth.client_id,
+        "expires_in" => tokens.expires_in,
+        "scope" => tokens.scope,
+        "refresh_token" => tokens.refresh_token.is_some(),
     );
 
     let Some(id_token) = tokens.id_token.as_deref() else {
-        log::error("id_token.missing", json!({ "client_id": auth.client_id }));
+        log::error!("id_token.missing", "client_id" => auth.client_id);
         return back_to_client(
             &auth,
             "server_error",
@@ -159,9 +160,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     {
         Ok(user) => user,
         Err(UpstreamError::Unavailable(cause)) => {
-            log::error(
+            log::error!(
                 "id_token.keys_unavailable",
-                json!({ "client_id": auth.client_id, "cause": cause }),
+                "client_id" => auth.client_id,
+                "cause" => cause,
             );
             return back_to_client(
                 &auth,
@@ -171,10 +173,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             );
         }
         Err(UpstreamError::Invalid(cause)) => {
-            log::warn(
-                "id_token.refused",
-                json!({ "client_id": auth.client_id, "reason": cause }),
-            );
+            log::warning!("id_token.refused", "client_id" => auth.client_id, "reason" => cause);
             return back_to_client(
                 &auth,
                 "access_denied",
@@ -184,10 +183,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
     };
     let user_id = user_id_for_subject(&user.sub);
-    log::debug!(
-        "id_token.validated",
-        json!({ "client_id": auth.client_id, "user": user_id }),
-    );
+    log::debug!("id_token.validated", "client_id" => auth.client_id, "user" => user_id);
 
     let upstream_scope = tokens.scope.as_deref().map(split_scope);
     let scope = scopes::granted(&auth.scope, upstream_scope.as_deref());
@@ -218,9 +214,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     {
         Ok(location) => location,
         Err(HelperError::Other(cause)) => {
-            log::error(
+            log::error!(
                 "grant.store_failed",
-                json!({ "client_id": auth.client_id, "user": user_id, "cause": cause }),
+                "client_id" => auth.client_id,
+                "user" => user_id,
+                "cause" => cause,
             );
             return back_to_client(
                 &auth,
@@ -233,7 +231,9 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     };
     log::debug!(
         "grant.completed",
-        json!({ "client_id": auth.client_id, "user": user_id, "scopes": scope }),
+        "client_id" => auth.client_id,
+        "user" => user_id,
+        "scopes" => scope,
     );
     Ok(error::redirect(&location, headers)?)
 }

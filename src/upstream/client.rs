@@ -153,10 +153,7 @@ impl<'a> Upstream<'a> {
                 fetched_at: now,
             })
         });
-        crate::log::debug!(
-            "upstream.discovered",
-            serde_json::json!({"issuer": doc.issuer}),
-        );
+        crate::log::debug!("upstream.discovered", "issuer" => doc.issuer);
         Ok(doc)
     }
 
