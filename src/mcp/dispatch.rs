@@ -415,7 +415,7 @@ mod tests {
             todos: api,
             now_ms: || 0.0,
         };
-        block_on(dispatcher.handle(parse_message(&message), version))
+        block_on(dispatcher.handle(parse_message(message), version))
     }
 
     fn result(reply: Reply) -> Value {

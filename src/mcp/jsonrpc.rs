@@ -128,7 +128,7 @@ pub enum Body {
 /// Parses a body: `Err` is the parse error (-32700) or the empty-batch error (-32600) that
 /// answers the whole body.
 pub fn parse_body(bytes: &[u8]) -> Result<Body, RpcError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|_| {
+    let value: Value = crate::json::parse_bytes(bytes).map_err(|_| {
         RpcError::new(
             ErrorCode::PARSE_ERROR,
             "Parse error: the body is not valid JSON",
@@ -140,29 +140,30 @@ pub fn parse_body(bytes: &[u8]) -> Result<Body, RpcError> {
             ErrorCode::INVALID_REQUEST,
             "Invalid Request: empty batch",
         )),
-        Value::Array(items) => Ok(Body::Batch(items.iter().map(parse_message).collect())),
-        other => Ok(Body::Single(parse_message(&other))),
+        Value::Array(items) => Ok(Body::Batch(items.into_iter().map(parse_message).collect())),
+        other => Ok(Body::Single(parse_message(other))),
     }
 }
 
-/// Parses one message of a body (JSON-RPC 2.0 §4).
-pub fn parse_message(value: &Value) -> Incoming {
-    let Value::Object(object) = value else {
+/// Parses one message of a body (JSON-RPC 2.0 §4). Takes the message by value: the method and
+/// params move out of it, uncopied.
+pub fn parse_message(value: Value) -> Incoming {
+    let Value::Object(mut object) = value else {
         return Incoming::Invalid(None, invalid("a message must be a JSON object"));
     };
-    let id_value = object.get("id");
+    let has_id = object.contains_key("id");
     // The id is echoed in the error when it can be read, even if the rest is broken.
-    let id = id_value.and_then(RequestId::from_value);
-    if object.get("jsonrpc") != Some(&Value::String("2.0".into())) {
+    let id = object.get("id").and_then(RequestId::from_value);
+    if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Incoming::Invalid(id, invalid("\"jsonrpc\" must be \"2.0\""));
     }
-    if let Some(method) = object.get("method") {
+    if let Some(method) = object.remove("method") {
         let Value::String(method) = method else {
             return Incoming::Invalid(id, invalid("\"method\" must be a string"));
         };
-        let params = match object.get("params") {
+        let params = match object.remove("params") {
             None => None,
-            Some(Value::Object(params)) => Some(params.clone()),
+            Some(Value::Object(params)) => Some(params),
             // MCP params are always objects (MCP basic §Requests); JSON-RPC allows arrays, which
             // makes an array a valid envelope with invalid params, anything else an invalid request.
             Some(Value::Array(_)) => {
@@ -175,27 +176,18 @@ pub fn parse_message(value: &Value) -> Incoming {
                         ),
                     ),
                     None => Incoming::Notification(Notification {
-                        method: method.clone(),
+                        method,
                         params: None,
                     }),
                 };
             }
             Some(_) => return Incoming::Invalid(id, invalid("\"params\" must be an object")),
         };
-        return match id_value {
-            None => Incoming::Notification(Notification {
-                method: method.clone(),
-                params,
-            }),
-            Some(_) => match id {
-                Some(id) => Incoming::Request(Request {
-                    id,
-                    method: method.clone(),
-                    params,
-                }),
-                // MCP basic §Requests: the id MUST be a string or an integer, and not null.
-                None => Incoming::Invalid(None, invalid("\"id\" must be a string or a number")),
-            },
+        return match (has_id, id) {
+            (false, _) => Incoming::Notification(Notification { method, params }),
+            (true, Some(id)) => Incoming::Request(Request { id, method, params }),
+            // MCP basic §Requests: the id MUST be a string or an integer, and not null.
+            (true, None) => Incoming::Invalid(None, invalid("\"id\" must be a string or a number")),
         };
     }
     if id.is_some() && (object.contains_key("result") || object.contains_key("error")) {
@@ -214,14 +206,30 @@ fn invalid(detail: &str) -> RpcError {
     )
 }
 
+/// A message `{"jsonrpc":"2.0","id":…,key:value}`, built by moving `value` in (`json!` would
+/// copy it through `serde_json::to_value`).
+fn response(id: Option<&RequestId>, key: &str, value: Value) -> Value {
+    let mut message = Map::new();
+    message.insert("jsonrpc".to_owned(), Value::from("2.0"));
+    message.insert("id".to_owned(), id.map_or(Value::Null, |id| id.0.clone()));
+    message.insert(key.to_owned(), value);
+    Value::Object(message)
+}
+
 /// A success response.
 pub fn result_response(id: &RequestId, result: Value) -> Value {
-    serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    response(Some(id), "result", result)
 }
 
 /// An error response; `id` is `null` when it could not be read (JSON-RPC 2.0 §5).
 pub fn error_response(id: Option<&RequestId>, error: &RpcError) -> Value {
-    serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error })
+    let mut object = Map::new();
+    object.insert("code".to_owned(), Value::from(error.code.0));
+    object.insert("message".to_owned(), Value::from(error.message.as_str()));
+    if let Some(data) = &error.data {
+        object.insert("data".to_owned(), data.clone());
+    }
+    response(id, "error", Value::Object(object))
 }
 
 #[cfg(test)]

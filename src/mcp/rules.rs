@@ -304,7 +304,7 @@ mod tests {
     }
 
     fn message(value: Value) -> Incoming {
-        parse_message(&value)
+        parse_message(value)
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Tool, ToolContext, ToolOutcome, reject_unknown, todo_of, todo_schema};
+use super::{Tool, ToolContext, ToolOutcome, field, reject_unknown, todo_of, todo_schema};
 use crate::todos_client::{ApiCall, ApiMethod, LocalFuture, TodosError};
 
 /// The longest title accepted, in characters (the ToDos API's own limit).
@@ -54,7 +54,7 @@ impl Tool for AddTodo {
             };
             match context.todos.call(call).await {
                 Ok(answer) => match todo_of(answer) {
-                    Some(todo) => ToolOutcome::Done(json!({ "todo": todo })),
+                    Some(todo) => ToolOutcome::Done(field("todo", todo)),
                     None => ToolOutcome::from_api_error(TodosError::BadResponse),
                 },
                 Err(error) => ToolOutcome::from_api_error(error),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Tool, ToolContext, ToolOutcome, reject_unknown, todo_of, todo_schema};
+use super::{Tool, ToolContext, ToolOutcome, field, reject_unknown, todo_of, todo_schema};
 use crate::todos_client::{ApiCall, ApiMethod, LocalFuture, TodosError, encode_segment};
 
 /// The longest id accepted, in bytes.
@@ -55,7 +55,7 @@ impl Tool for CompleteTodo {
             };
             match context.todos.call(call).await {
                 Ok(answer) => match todo_of(answer) {
-                    Some(todo) => ToolOutcome::Done(json!({ "todo": todo })),
+                    Some(todo) => ToolOutcome::Done(field("todo", todo)),
                     None => ToolOutcome::from_api_error(TodosError::BadResponse),
                 },
                 Err(TodosError::NotFound) => {

@@ -1,8 +1,8 @@
 //! `list-billing`: the user's billing information (`GET /api/billing`, scope `read:billing`).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{Tool, ToolContext, ToolOutcome, reject_unknown};
+use super::{Tool, ToolContext, ToolOutcome, field, reject_unknown};
 use crate::todos_client::{ApiCall, LocalFuture};
 
 /// The `list-billing` tool.
@@ -40,7 +40,7 @@ impl Tool for ListBilling {
                 return ToolOutcome::Failed(message);
             }
             match context.todos.call(ApiCall::get("/api/billing")).await {
-                Ok(billing) => ToolOutcome::Done(json!({ "billing": billing })),
+                Ok(billing) => ToolOutcome::Done(field("billing", billing)),
                 Err(error) => ToolOutcome::from_api_error(error),
             }
         })
@@ -52,6 +52,7 @@ mod tests {
     use super::*;
     use crate::todos_client::TodosError;
     use crate::tools::testing::{FakeApi, run};
+    use serde_json::json;
 
     #[test]
     fn wraps_the_billing_record() {

@@ -1,8 +1,8 @@
 //! `list-todos`: the user's todos (`GET /api/todos`, scope `read:todos`).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{Tool, ToolContext, ToolOutcome, reject_unknown, todo_schema, todos_of};
+use super::{Tool, ToolContext, ToolOutcome, field, reject_unknown, todo_schema, todos_of};
 use crate::todos_client::{ApiCall, LocalFuture, TodosError};
 
 /// The `list-todos` tool.
@@ -45,7 +45,7 @@ impl Tool for ListTodos {
             }
             match context.todos.call(ApiCall::get("/api/todos")).await {
                 Ok(answer) => match todos_of(answer) {
-                    Some(todos) => ToolOutcome::Done(json!({ "todos": todos })),
+                    Some(todos) => ToolOutcome::Done(field("todos", Value::Array(todos))),
                     None => ToolOutcome::from_api_error(TodosError::BadResponse),
                 },
                 Err(error) => ToolOutcome::from_api_error(error),
@@ -59,6 +59,7 @@ mod tests {
     use super::*;
     use crate::todos_client::ApiMethod;
     use crate::tools::testing::{FakeApi, run};
+    use serde_json::json;
 
     #[test]
     fn lists_what_the_api_holds() {

@@ -104,6 +104,13 @@ macro_rules! todo_schema {
 }
 pub(crate) use todo_schema;
 
+/// `{key: value}`, with `value` moved in (`json!` would copy it through `serde_json::to_value`).
+fn field(key: &str, value: Value) -> Value {
+    let mut object = serde_json::Map::new();
+    object.insert(key.to_owned(), value);
+    Value::Object(object)
+}
+
 /// The list of todos in an API answer: a bare array, or `{"todos": [...]}`.
 fn todos_of(answer: Value) -> Option<Vec<Value>> {
     match answer {

@@ -56,14 +56,14 @@ pub fn parse(token: &str) -> Result<UntrustedJwt, IdTokenError> {
     let decode = |part: &str| {
         Base64UrlUnpadded::decode_vec(part).map_err(|_| IdTokenError("a segment is not base64url"))
     };
-    let header: Header = serde_json::from_slice(&decode(header)?)
+    let header: Header = crate::json::parse_bytes(&decode(header)?)
         .map_err(|_| IdTokenError("the header is not JSON"))?;
     if header.alg != "RS256" && header.alg != "ES256" {
         return Err(IdTokenError(
             "signing algorithm not accepted (RS256 or ES256 only)",
         ));
     }
-    let claims: Value = serde_json::from_slice(&decode(payload)?)
+    let claims: Value = crate::json::parse_bytes(&decode(payload)?)
         .map_err(|_| IdTokenError("the payload is not JSON"))?;
     if !claims.is_object() {
         return Err(IdTokenError("the payload is not a JSON object"));

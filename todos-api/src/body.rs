@@ -53,7 +53,11 @@ pub fn decode_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BodyError> 
     if bytes.len() > MAX_BODY_BYTES {
         return Err(BodyError::TooLarge);
     }
-    let value: Value = serde_json::from_slice(bytes)
+    // UTF-8 checked once, then `from_str`: the crate's one JSON reader (see clippy.toml).
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        BodyError::Invalid("the body is not valid JSON: it is not UTF-8".to_owned())
+    })?;
+    let value: Value = serde_json::from_str(text)
         .map_err(|err| BodyError::Invalid(format!("the body is not valid JSON: {err}")))?;
     if !value.is_object() {
         return Err(BodyError::Invalid(

@@ -73,7 +73,7 @@ pub fn usable_keys(document: &str) -> Result<Vec<RsaPublicJwk>, String> {
     struct JwkSet {
         keys: Vec<Value>,
     }
-    let set: JwkSet = serde_json::from_slice(document.as_bytes())
+    let set: JwkSet = serde_json::from_str(document)
         .map_err(|err| format!("the key set is not a JWK Set: {err}"))?;
     Ok(set
         .keys
@@ -110,7 +110,7 @@ pub fn jwks_uri_from_discovery(document: &str, issuer: &str) -> Result<FetchUrl,
         issuer: String,
         jwks_uri: String,
     }
-    let discovery: Discovery = serde_json::from_slice(document.as_bytes())
+    let discovery: Discovery = serde_json::from_str(document)
         .map_err(|err| format!("the discovery document is malformed: {err}"))?;
     if discovery.issuer != issuer {
         return Err(format!(

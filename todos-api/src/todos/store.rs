@@ -54,7 +54,7 @@ impl TodoStore {
             .await
             .map_err(|err| ApiError::Internal(format!("KV get: {err}")))?;
         match stored {
-            Some(text) => serde_json::from_slice(text.as_bytes())
+            Some(text) => serde_json::from_str(&text)
                 .map_err(|err| ApiError::Internal(format!("stored list is malformed: {err}"))),
             None => {
                 let ids = [fresh_id()?, fresh_id()?, fresh_id()?];
