@@ -42,7 +42,7 @@ const { NODE22, OFFLINE_ENV, ROOT } = await import('./lib/toolchain.mjs');
 const { WORKERS, buildAll, ensureDevVars, freePort, startWorker } = await import('../tests/support/services.mjs');
 const { signedInClient, tokenRequest } = await import('../tests/support/oauth-client.mjs');
 const { authorizationCodeLogin } = await import('../tests/support/oidc-login.mjs');
-const { concurrent, openSseSession, peakRssKiB, sequential, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
+const { concurrent, cpuMs, openSseSession, peakRssKiB, sequential, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
 const { profile } = await import('../tests/support/bench-profile.mjs');
 
 // ── options ────────────────────────────────────────────────────────────────────────────────────
@@ -392,6 +392,33 @@ function snapshot() {
   return dir;
 }
 
+/**
+ * What the local runtime itself charges, measured on a plain JS worker (scripts/runtime-probe/) in
+ * the same workerd: runtime-process CPU per answered request, per KV read and per KV write. Every
+ * scenario pays these (the floor one request and one read; an MCP call one request, the library's
+ * read of the token record and an outgoing request; a refresh one request, a read and two writes),
+ * and KV costs no worker CPU in production, where it is network I/O.
+ */
+async function probeRuntime(probe) {
+  const pids = () => workerdPids(probe.child.pid, { runtimeOnly: true });
+  const call = async (query) => {
+    const response = await fetch(`http://127.0.0.1:${probe.port}/?${query}`);
+    await expectOk(response, `runtime probe ${query}`);
+  };
+  const cpuOver = async (times, query) => {
+    for (let i = 0; i < 5; i++) await call(query);
+    const before = cpuMs(pids());
+    for (let i = 0; i < times; i++) await call(query);
+    return cpuMs(pids()) - before;
+  };
+  const REQUESTS = 300;
+  const OPS = 100;
+  const BATCHES = 10;
+  const request = (await cpuOver(REQUESTS, 'op=none')) / REQUESTS;
+  const perOp = async (op) => ((await cpuOver(BATCHES, `op=${op}&n=${OPS}`)) - BATCHES * request) / (BATCHES * OPS);
+  return { request, kvGet: await perOp('get'), kvPut: await perOp('put') };
+}
+
 // ── the run ────────────────────────────────────────────────────────────────────────────────────
 async function main() {
   const begun = Date.now();
@@ -438,6 +465,8 @@ async function main() {
   // An upstream access token of 120 s is always inside the 300 s refresh margin: every MCP refresh
   // grant refreshes upstream first. This stack has no ToDos API: refresh never calls it.
   const short = await startStack({ accessTokenTtl: 120, withTodos: false });
+  WORKERS['runtime-probe'] = { config: join(ROOT, 'scripts', 'runtime-probe', 'wrangler.toml'), health: '/?op=seed' };
+  const probe = await startWorker({ name: 'runtime-probe', env: workerEnv });
   try {
     // wrangler may restart a workerd process (e.g. when the dev registry changes), so the pids are
     // looked up again before each measurement.
@@ -511,6 +540,11 @@ async function main() {
             ` | ${conc.rps.toFixed(0)} req/s @${CONCURRENCY}, ${conc.errors} errors${seq.errors ? `, ${seq.errors} sequential errors` : ''}`,
         );
       }
+      figures.runtime = await probeRuntime(probe);
+      log(
+        `round ${round} runtime probe: request ${figures.runtime.request.toFixed(2)} ms, KV get ${figures.runtime.kvGet.toFixed(3)} ms, ` +
+          `KV put ${figures.runtime.kvPut.toFixed(3)} ms of CPU`,
+      );
       results.rounds.push(figures);
     }
     notePeaks();
@@ -552,6 +586,7 @@ async function main() {
   } finally {
     await main.stop();
     await short.stop();
+    await probe.stop();
   }
 
   if (!flag('skip-startup')) {
@@ -597,7 +632,7 @@ const cell = (values, digits = 2) => {
 function report(results) {
   const v = versions();
   const rounds = results.rounds;
-  const names = Object.keys(rounds[0]);
+  const names = Object.keys(rounds[0]).filter((name) => name !== 'runtime');
   const col = (name, pick) => rounds.map((r) => pick(r[name]));
   const ratio = (name, base) => rounds.map((r) => r[name].p50 / r[base].p50);
   const lines = [];
@@ -636,6 +671,16 @@ function report(results) {
   lines.push('');
   lines.push(`Refresh with an IdP call ÷ without, p50: ${cell(rounds.map((r) => r['refresh-upstream'].p50 / r.refresh.p50))} (without ÷ with: ${cell(rounds.map((r) => r.refresh.p50 / r['refresh-upstream'].p50))}).`);
   lines.push('');
+  if (rounds.every((r) => r.runtime)) {
+    const probe = (key) => cell(rounds.map((r) => r.runtime[key]), 3);
+    lines.push(
+      `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
+        `an answered request ${probe('request')}, a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}. ` +
+        'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ' +
+        'a refresh grant one request, one read and two writes. In production KV is network I/O, not worker CPU.',
+    );
+    lines.push('');
+  }
   const kib = (bytes) => f(bytes / 1024, 1);
   lines.push('Peak memory (VmHWM, summed over the worker\'s workerd processes, in MiB; each process in brackets):');
   lines.push('');
