@@ -289,6 +289,27 @@ fn get_string(target: &JsValue, key: &str) -> Option<String> {
     get(target, key).as_string()
 }
 
+/// A field that must be a string, or what is wrong, naming `what` it was read from.
+fn required_string(target: &JsValue, key: &str, what: &str) -> Result<String, String> {
+    get_string(target, key).ok_or_else(|| format!("{what} without a string {key}"))
+}
+
+/// The strings of an array field; absent or not an array reads as none.
+fn get_strings(target: &JsValue, key: &str) -> Vec<String> {
+    get(target, key)
+        .dyn_ref::<Array>()
+        .map(|items| items.iter().filter_map(|item| item.as_string()).collect())
+        .unwrap_or_default()
+}
+
+/// A whole, non-negative number field (the library's seconds since the epoch).
+fn get_u64(target: &JsValue, key: &str) -> Option<u64> {
+    get(target, key)
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(n))
+        .map(|n| n as u64)
+}
+
 /// The text of a thrown JS value, for logs.
 pub fn describe_js_error(error: &JsValue) -> String {
     get_string(error, "message")
@@ -417,10 +438,7 @@ impl AuthRequest {
             .ok_or_else(|| HelperError::Other("auth request without clientId".into()))?;
         let redirect_uri = get_string(&raw, "redirectUri")
             .ok_or_else(|| HelperError::Other("auth request without redirectUri".into()))?;
-        let scope = Array::from(&get(&raw, "scope"))
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect();
+        let scope = get_strings(&raw, "scope");
         Ok(AuthRequest {
             client_id,
             redirect_uri,
@@ -437,20 +455,36 @@ impl AuthRequest {
 
 /// What the consent page must show (the library's `ConsentDescription`). Every string may come
 /// from the client: escape before rendering.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct ConsentDescription {
     pub client_id: String,
     pub client_name: String,
-    #[serde(default)]
     pub client_domain: Option<String>,
-    #[serde(default)]
     pub client_uri: Option<String>,
     pub redirect_uri: String,
     pub redirect_host: String,
     pub redirect_is_loopback: bool,
-    #[serde(default)]
     pub scope: Vec<String>,
+}
+
+impl ConsentDescription {
+    /// Reads the fields the page shows, one by one (like [`AuthRequest`]: a few boundary calls,
+    /// no deserialiser compiled for a value read once per consent page).
+    fn from_js(value: &JsValue) -> Result<Self, String> {
+        const WHAT: &str = "the consent description";
+        Ok(ConsentDescription {
+            client_id: required_string(value, "clientId", WHAT)?,
+            client_name: required_string(value, "clientName", WHAT)?,
+            client_domain: get_string(value, "clientDomain"),
+            client_uri: get_string(value, "clientUri"),
+            redirect_uri: required_string(value, "redirectUri", WHAT)?,
+            redirect_host: required_string(value, "redirectHost", WHAT)?,
+            redirect_is_loopback: get(value, "redirectIsLoopback")
+                .as_bool()
+                .ok_or_else(|| format!("{WHAT} without a boolean redirectIsLoopback"))?,
+            scope: get_strings(value, "scope"),
+        })
+    }
 }
 
 /// The library's helper API for this request's `env` (`env.OAUTH_PROVIDER`).
@@ -498,11 +532,8 @@ impl OAuthApi {
         &self,
         request: &AuthRequest,
     ) -> Result<ConsentDescription, HelperError> {
-        from_js(
-            &self.call("describeConsent", &[&request.raw]).await?,
-            "the consent description",
-        )
-        .map_err(HelperError::Other)
+        ConsentDescription::from_js(&self.call("describeConsent", &[&request.raw]).await?)
+            .map_err(HelperError::Other)
     }
 
     /// `isConsentRemembered()`: whether a signed approvals cookie covers this request.
@@ -651,31 +682,40 @@ impl OAuthApi {
 }
 
 /// One grant as `listUserGrants()` summarises it (no props, no token).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct GrantSummary {
     pub id: String,
     pub client_id: String,
     pub user_id: String,
-    #[serde(default)]
     pub scope: Vec<String>,
     /// Seconds since the Unix epoch.
     pub created_at: u64,
-    #[serde(default)]
     pub expires_at: Option<u64>,
     /// The exact redirect URI of the authorization request (absent on older grants).
-    #[serde(default)]
     pub redirect_uri: Option<String>,
 }
 
+impl GrantSummary {
+    fn from_js(value: &JsValue) -> Result<Self, String> {
+        const WHAT: &str = "a grant summary";
+        Ok(GrantSummary {
+            id: required_string(value, "id", WHAT)?,
+            client_id: required_string(value, "clientId", WHAT)?,
+            user_id: required_string(value, "userId", WHAT)?,
+            scope: get_strings(value, "scope"),
+            created_at: get_u64(value, "createdAt")
+                .ok_or_else(|| format!("{WHAT} without a numeric createdAt"))?,
+            expires_at: get_u64(value, "expiresAt"),
+            redirect_uri: get_string(value, "redirectUri"),
+        })
+    }
+}
+
 /// The public facts of a registered client (`lookupClient()`), without its secret.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct ClientSummary {
     pub client_id: String,
-    #[serde(default)]
     pub client_name: Option<String>,
-    #[serde(default)]
     pub redirect_uris: Vec<String>,
 }
 
@@ -692,9 +732,13 @@ impl OAuthApi {
             let page = self
                 .call("listUserGrants", &[&user_id.into(), options.as_ref()])
                 .await?;
-            let items: Vec<GrantSummary> =
-                from_js(&get(&page, "items"), "the grant list").map_err(HelperError::Other)?;
-            grants.extend(items);
+            let items = get(&page, "items");
+            let items = items
+                .dyn_ref::<Array>()
+                .ok_or_else(|| HelperError::Other("the grant list is not an array".into()))?;
+            for item in items.iter() {
+                grants.push(GrantSummary::from_js(&item).map_err(HelperError::Other)?);
+            }
             cursor = get_string(&page, "cursor").filter(|c| !c.is_empty());
             if cursor.is_none() {
                 return Ok(grants);
@@ -718,16 +762,12 @@ impl OAuthApi {
         if client.is_null() || client.is_undefined() {
             return Ok(None);
         }
-        let view = Object::new();
-        for key in ["clientId", "clientName", "redirectUris"] {
-            let value = get(&client, key);
-            if !value.is_undefined() && !value.is_null() {
-                let _ = Reflect::set(&view, &key.into(), &value);
-            }
-        }
-        from_js(&view, "the client")
-            .map(Some)
-            .map_err(HelperError::Other)
+        Ok(Some(ClientSummary {
+            client_id: required_string(&client, "clientId", "the client")
+                .map_err(HelperError::Other)?,
+            client_name: get_string(&client, "clientName"),
+            redirect_uris: get_strings(&client, "redirectUris"),
+        }))
     }
 }
 
@@ -761,64 +801,59 @@ pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
     })
 }
 
-/// The options `tokenExchangeCallback` receives, split into the serde view and the `env`.
-pub fn token_exchange_options<T: DeserializeOwned>(options: JsValue) -> Result<(T, Env), String> {
+/// The options `tokenExchangeCallback` receives, and its `env`: the ids and scopes field by field,
+/// the grant's props (the one nested value) through [`from_js`].
+pub fn token_exchange_options(
+    options: JsValue,
+) -> Result<(crate::token_exchange::Input, Env), String> {
     let env: Env = get(&options, "env").unchecked_into();
-    let view = Object::new();
-    for key in [
-        "grantType",
-        "clientId",
-        "userId",
-        "grantId",
-        "scope",
-        "requestedScope",
-        "resource",
-        "props",
-    ] {
-        let value = get(&options, key);
-        if !value.is_undefined() {
-            let _ = Reflect::set(&view, &key.into(), &value);
-        }
-    }
-    Ok((from_js(&view, "the token exchange options")?, env))
+    let text = |key: &str| get_string(&options, key).unwrap_or_default();
+    let input = crate::token_exchange::Input {
+        grant_type: required_string(&options, "grantType", "the token exchange options")?,
+        client_id: text("clientId"),
+        user_id: text("userId"),
+        grant_id: text("grantId"),
+        scope: get_strings(&options, "scope"),
+        props: from_js(&get(&options, "props"), "the grant's props")?,
+    };
+    Ok((input, env))
 }
 
 /// The error the provider's `onError` reports, without headers.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ProviderError {
     pub code: String,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
     pub status: u16,
-    #[serde(default)]
     pub internal: Option<ProviderErrorInternal>,
 }
 
 /// `onError`'s `internal` reason (never on the wire).
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ProviderErrorInternal {
-    #[serde(default)]
     pub category: String,
-    #[serde(default)]
     pub reason: String,
 }
 
-/// Reads the object `onError` receives (the `detail` and `headers` are left out: they may hold
-/// a caught error whose text is not ours to log).
-pub fn provider_error(error: JsValue) -> Result<ProviderError, String> {
-    let view = Object::new();
-    for key in ["code", "description", "status"] {
-        let _ = Reflect::set(&view, &key.into(), &get(&error, key));
+/// Reads the object `onError` receives, field by field: the code, description, status and
+/// internal reason. Its `detail` and `headers` are left out: they may hold a caught error whose
+/// text is not ours to log.
+pub fn provider_error(error: &JsValue) -> ProviderError {
+    let text = |target: &JsValue, key: &str| get_string(target, key).unwrap_or_default();
+    let internal = get(error, "internal");
+    ProviderError {
+        code: text(error, "code"),
+        description: text(error, "description"),
+        // A JS number; anything that is not a status reads as 0.
+        status: get(error, "status")
+            .as_f64()
+            .filter(|status| (100.0..=599.0).contains(status))
+            .map_or(0, |status| status as u16),
+        internal: internal.is_object().then(|| ProviderErrorInternal {
+            category: text(&internal, "category"),
+            reason: text(&internal, "reason"),
+        }),
     }
-    let internal = get(&error, "internal");
-    if internal.is_object() {
-        let inner = Object::new();
-        let _ = Reflect::set(&inner, &"category".into(), &get(&internal, "category"));
-        let _ = Reflect::set(&inner, &"reason".into(), &get(&internal, "reason"));
-        let _ = Reflect::set(&view, &"internal".into(), &inner);
-    }
-    from_js(&view, "the provider error")
 }
 
 /// Reads the plain-data props of a grant from `ctx.props`.

@@ -349,7 +349,7 @@ pub async fn api_fetch(
 #[wasm_bindgen]
 pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
     use token_exchange::{Refusal, Verdict};
-    let answer = match bindings::token_exchange_options::<token_exchange::Input>(options) {
+    let answer = match bindings::token_exchange_options(options) {
         Err(cause) => {
             log::error!("token_exchange.bad_input", "cause" => cause);
             Verdict::Error(Refusal::unavailable())
@@ -386,19 +386,18 @@ pub async fn scheduled(cron: String, env: Env, provider: JsValue) -> Result<(), 
 /// the wire), and leaves the response as the library built it.
 #[wasm_bindgen]
 pub fn on_error(error: JsValue) {
-    if let Ok(error) = bindings::provider_error(error) {
-        let (category, reason) = error
-            .internal
-            .map(|i| (i.category, i.reason))
-            .unwrap_or_default();
-        log::warning!(
-            "oauth.error",
-            "code" => error.code,
-            "status" => error.status,
-            "category" => category,
-            "reason" => reason,
-        );
-    }
+    let error = bindings::provider_error(&error);
+    let (category, reason) = error
+        .internal
+        .map(|i| (i.category, i.reason))
+        .unwrap_or_default();
+    log::warning!(
+        "oauth.error",
+        "code" => error.code,
+        "status" => error.status,
+        "category" => category,
+        "reason" => reason,
+    );
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! - Without an upstream refresh token (the user did not approve `offline_access`) the MCP client
 //!   gets no refresh token either (OIDC Core §11).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use crate::grant::{GrantProps, UpstreamTokens};
@@ -22,18 +22,13 @@ pub const MIN_ACCESS_TOKEN_TTL: u64 = 60;
 /// On the refresh grant, an upstream token expiring within this many seconds is refreshed.
 pub const REFRESH_MARGIN: u64 = 300;
 
-/// What the callback was called with (the `env` is taken apart in `bindings`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// What the callback was called with (read in `bindings::token_exchange_options`; the `env` is
+/// taken apart there).
 pub struct Input {
     pub grant_type: String,
-    #[serde(default)]
     pub client_id: String,
-    #[serde(default)]
     pub user_id: String,
-    #[serde(default)]
     pub grant_id: String,
-    #[serde(default)]
     pub scope: Vec<String>,
     pub props: GrantProps,
 }
