@@ -185,6 +185,17 @@ describe('secrets stay out of logs and error bodies', { timeout: 240_000 }, () =
     };
     for (const body of errorBodies) sources[`error body: ${body.what} (${body.status})`] = body.text;
     assert.ok(sources['MCP worker log'].includes('"event":"token.refreshed"'), 'the worker logged at debug');
+    // The library's onError report of the refused refresh, as the worker logs it: the code, the
+    // status and the library's internal reason, never the token it refused.
+    const oauthErrors = sources['MCP worker log']
+      .split('\n')
+      .filter((line) => line.includes('"event":"oauth.error"'))
+      // wrangler prints console.warn lines in colour: the JSON is between the first { and the last }.
+      .map((line) => JSON.parse(line.slice(line.indexOf('{'), line.lastIndexOf('}') + 1)));
+    assert.ok(
+      oauthErrors.some((e) => e.level === 'warn' && e.code === 'invalid_grant' && e.status === 400 && e.category === 'refresh-token-grant' && e.reason === 'refresh_token_mismatch'),
+      `the refused refresh is logged with its reason: ${JSON.stringify(oauthErrors)}`,
+    );
     assert.ok(idpLog.length > 10, 'the identity provider logged at debug');
     assert.ok(sources['ToDos API log'].length > 0);
     const leaks = [];
