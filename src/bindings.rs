@@ -11,7 +11,6 @@ use std::cell::RefCell;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use worker::worker_sys::web_sys;
@@ -340,17 +339,17 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, String> {
         .map_err(|e| format!("serialising for JavaScript: {}", describe_js_error(&e)))
 }
 
-/// Reads a JS value through one `JSON.stringify` and `serde_json`: one boundary crossing instead
-/// of one per field.
+/// A JS value as JSON text, through one `JSON.stringify`: one boundary crossing instead of one
+/// per field, read on the Rust side with `crate::json::Fields`.
 ///
 /// `JSON.stringify` escapes a lone UTF-16 surrogate (which a client's text may hold: `JSON.parse`
 /// accepts `"\ud800"`) as `\udXXX`, and `serde_json` refuses such an escape; it becomes U+FFFD
 /// first ([`replace_lone_surrogates`]), as the runtime's own UTF-8 conversion of strings does.
-fn from_js<T: DeserializeOwned>(value: &JsValue, what: &str) -> Result<T, String> {
+fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
     let text: String = js_sys::JSON::stringify(value)
         .map_err(|e| format!("reading {what}: {}", describe_js_error(&e)))?
         .into();
-    crate::json::parse(&replace_lone_surrogates(&text)).map_err(|e| format!("reading {what}: {e}"))
+    Ok(replace_lone_surrogates(&text).into_owned())
 }
 
 /// `\udXXX` escapes in well-formed `JSON.stringify` output (ES2019), which only escapes lone
@@ -637,15 +636,17 @@ impl OAuthApi {
 
     /// `finishUpstream()`: checks `state` and its binding cookie (single use), and recovers the
     /// approved request and the `data` saved by `begin_upstream`.
-    pub async fn finish_upstream<D: DeserializeOwned>(
+    pub async fn finish_upstream<D: crate::json::FromFields>(
         &self,
         request: &Request,
     ) -> Result<(AuthRequest, D, Headers), HelperError> {
         let result = self
             .call("finishUpstream", &[request.inner().as_ref()])
             .await?;
-        let data =
-            from_js(&get(&result, "data"), "the upstream data").map_err(HelperError::Other)?;
+        let text =
+            json_text(&get(&result, "data"), "the upstream data").map_err(HelperError::Other)?;
+        let data = D::from_json(&text)
+            .map_err(|e| HelperError::Other(format!("reading the upstream data: {e}")))?;
         Ok((
             AuthRequest::from_js(get(&result, "request"))?,
             data,
@@ -814,7 +815,7 @@ pub fn token_exchange_options(
         user_id: text("userId"),
         grant_id: text("grantId"),
         scope: get_strings(&options, "scope"),
-        props: from_js(&get(&options, "props"), "the grant's props")?,
+        props: grant_props(&get(&options, "props"), "the grant's props")?,
     };
     Ok((input, env))
 }
@@ -857,9 +858,16 @@ pub fn provider_error(error: &JsValue) -> ProviderError {
 }
 
 /// Reads the plain-data props of a grant from `ctx.props`.
-pub fn props<T: DeserializeOwned>(ctx: &Context) -> Result<T, String> {
+pub fn props(ctx: &Context) -> Result<crate::grant::GrantProps, String> {
     let js_ctx: &JsValue = ctx.as_ref().as_ref();
-    from_js(&get(js_ctx, "props"), "ctx.props")
+    grant_props(&get(js_ctx, "props"), "ctx.props")
+}
+
+/// Reads grant props from a JS value: one `JSON.stringify`, then `GrantProps::from_json`.
+fn grant_props(value: &JsValue, what: &str) -> Result<crate::grant::GrantProps, String> {
+    use crate::json::FromFields;
+    crate::grant::GrantProps::from_json(&json_text(value, what)?)
+        .map_err(|e| format!("reading {what}: {e}"))
 }
 
 /// `n` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`).
@@ -982,7 +990,9 @@ pub async fn purge_expired_data(
     let report = JsFuture::from(Promise::resolve(&result))
         .await
         .map_err(|e| describe_js_error(&e))?;
-    from_js(&report, "the purgeExpiredData report")
+    use crate::json::FromFields;
+    crate::purge::PurgeReport::from_json(&json_text(&report, "the purgeExpiredData report")?)
+        .map_err(|e| format!("reading the purgeExpiredData report: {e}"))
 }
 
 /// The runtime's WHATWG `URL` and `URLSearchParams`, behind `crate::web_url` in the worker.

@@ -4,12 +4,15 @@
 //!
 //! This is the contract between the authorization side (`authorize`, `upstream`, `token_exchange`)
 //! and the MCP side (`mcp`, `tools`). Changing a field name changes what is stored in existing
-//! grants: add fields with `#[serde(default)]`, never rename.
+//! grants: add fields as optional (read as absent from older grants), never rename. Written with
+//! serde; read field by field (`FromFields`), unknown fields ignored.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::json::{Fields, FromFields};
 
 /// The props of one grant.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct GrantProps {
     /// Who signed in: claims taken from the validated upstream ID token.
     pub user: UserClaims,
@@ -20,33 +23,60 @@ pub struct GrantProps {
 
 /// Identity claims of the signed-in user (OIDC Core §5.1). `sub` is the upstream subject, which
 /// may contain `|` or `:` (Auth0's `auth0|…`); the grant's user id is derived from it separately.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct UserClaims {
     pub sub: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
 }
 
 /// The upstream token set. `Debug` is written by hand so that a token never reaches a log.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize)]
 pub struct UpstreamTokens {
     pub access_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
     /// When `access_token` expires, in seconds since the Unix epoch.
     pub expires_at: u64,
     /// The scopes the identity provider granted (space separated in its token response).
     pub scope: Vec<String>,
+}
+
+impl FromFields for GrantProps {
+    /// Reads props as stored (`ctx.props`, the token-exchange callback's `props`).
+    fn from_fields(props: &mut Fields) -> Result<Self, String> {
+        let mut user = props.object("user")?;
+        let mut upstream = props.object("upstream")?;
+        Ok(GrantProps {
+            user: UserClaims {
+                sub: user.string("sub")?,
+                email: user.opt_string("email")?,
+                email_verified: user.opt_bool("email_verified")?,
+                name: user.opt_string("name")?,
+                nickname: user.opt_string("nickname")?,
+                picture: user.opt_string("picture")?,
+            },
+            upstream: UpstreamTokens {
+                access_token: upstream.string("access_token")?,
+                refresh_token: upstream.opt_string("refresh_token")?,
+                id_token: upstream.opt_string("id_token")?,
+                expires_at: upstream.u64("expires_at")?,
+                scope: upstream
+                    .opt_strings("scope")?
+                    .ok_or("upstream.scope is missing")?,
+            },
+        })
+    }
 }
 
 impl std::fmt::Debug for UpstreamTokens {
@@ -81,5 +111,49 @@ impl Caller {
     /// Whether the token carries `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn props_read_back_what_was_written() {
+        let props = GrantProps {
+            user: UserClaims {
+                sub: "auth0|1".into(),
+                email: Some("a@example.com".into()),
+                email_verified: Some(true),
+                ..UserClaims::default()
+            },
+            upstream: UpstreamTokens {
+                access_token: "at".into(),
+                refresh_token: None,
+                id_token: Some("it".into()),
+                expires_at: 1_800_000_000,
+                scope: vec!["openid".into(), "read:todos".into()],
+            },
+        };
+        let text = crate::json::write(&props);
+        let read = GrantProps::from_json(&text).unwrap();
+        assert_eq!(read.user, props.user);
+        assert_eq!(crate::json::write(&read), text);
+    }
+
+    #[test]
+    fn props_missing_a_required_field_are_refused_by_name() {
+        let error = GrantProps::from_json(
+            r#"{"user":{"sub":"s"},"upstream":{"access_token":"a","scope":[]}}"#,
+        )
+        .err();
+        assert_eq!(error.as_deref(), Some("expires_at is missing"));
+        // Unknown fields (a later version's) are ignored.
+        assert!(
+            GrantProps::from_json(
+                r#"{"user":{"sub":"s","x":1},"upstream":{"access_token":"a","expires_at":1,"scope":[]},"y":2}"#
+            )
+            .is_ok()
+        );
     }
 }

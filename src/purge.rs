@@ -18,10 +18,10 @@
 //! Each run checks one batch and keeps the library's resumable cursor in KV, with a TTL of its
 //! own, so a large namespace is swept over several runs and nothing here lingers either.
 
-use serde::Deserialize;
 use worker::Env;
 
 use crate::bindings::{self, Kv};
+use crate::json::{Fields, FromFields};
 use crate::{OAUTH_KV, log};
 
 /// Where the sweep's cursor is kept between runs. The library lists only `grant:` and `token:`
@@ -38,19 +38,29 @@ pub const BATCH_SIZE: u32 = 100;
 pub const CURSOR_TTL_SECONDS: u64 = 24 * 60 * 60;
 
 /// What one `purgeExpiredData()` call reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PurgeReport {
     pub grants_checked: u64,
     pub grants_purged: u64,
     pub tokens_checked: u64,
     pub tokens_purged: u64,
     /// True once both key spaces were covered; `cursor` is then absent.
-    #[serde(default)]
     pub done: bool,
     /// Where the next run resumes (opaque, the library's format).
-    #[serde(default)]
     pub cursor: Option<String>,
+}
+
+impl FromFields for PurgeReport {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
+        Ok(PurgeReport {
+            grants_checked: fields.u64("grantsChecked")?,
+            grants_purged: fields.u64("grantsPurged")?,
+            tokens_checked: fields.u64("tokensChecked")?,
+            tokens_purged: fields.u64("tokensPurged")?,
+            done: fields.opt_bool("done")?.unwrap_or(false),
+            cursor: fields.opt_string("cursor")?,
+        })
+    }
 }
 
 /// What to do with the stored cursor after a run.
@@ -126,7 +136,7 @@ mod tests {
     use super::*;
 
     fn report(json: &str) -> PurgeReport {
-        crate::json::parse(json).expect("a report in the library's shape")
+        PurgeReport::from_json(json).expect("a report in the library's shape")
     }
 
     #[test]

@@ -379,14 +379,18 @@ mod tests {
             user: Default::default(),
             upstream: upstream(10, true),
         };
-        let response: crate::upstream::token::TokenResponse =
-            crate::json::parse(r#"{"access_token":"b","expires_in":120}"#).unwrap();
+        let response = crate::upstream::token::TokenResponse::from_json(
+            r#"{"access_token":"b","expires_in":120}"#,
+        )
+        .unwrap();
         let next = refreshed_props(&props, response, None, NOW);
         assert_eq!(next.upstream.access_token, "b");
         assert_eq!(next.upstream.refresh_token.as_deref(), Some("r"));
         assert_eq!(next.upstream.expires_at, NOW + 120);
-        let response: crate::upstream::token::TokenResponse =
-            crate::json::parse(r#"{"access_token":"c","refresh_token":"r2"}"#).unwrap();
+        let response = crate::upstream::token::TokenResponse::from_json(
+            r#"{"access_token":"c","refresh_token":"r2"}"#,
+        )
+        .unwrap();
         assert_eq!(
             refreshed_props(&props, response, None, NOW)
                 .upstream

@@ -15,7 +15,6 @@ pub mod page;
 pub mod session;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use worker::{Env, Headers, Method, Request, Response};
 
 use self::grants::Revoked;
@@ -123,7 +122,7 @@ async fn seal<T: Serialize>(
 }
 
 /// The value of cookie `name`, if its MAC verifies and it has not expired.
-async fn open<T: DeserializeOwned + Expiring>(
+async fn open<T: crate::json::FromFields + Expiring>(
     req: &Request,
     config: &Config,
     name: &str,

@@ -8,9 +8,9 @@
 //! another, nor as the library's remembered-consent cookie, which shares the root secret.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::json::{Fields, FromFields};
 use crate::upstream::pkce::CodeVerifier;
 
 /// The session cookie. RFC 6265bis §4.1.3.2: a `__Host-` cookie is only accepted when it is
@@ -46,7 +46,7 @@ impl Purpose {
 }
 
 /// A signed-in user of the `/account` page. The MAC makes every field trustworthy.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Session {
     /// Random id of this session: what sign-out records as ended.
     pub sid: String,
@@ -63,7 +63,7 @@ pub struct Session {
 }
 
 /// The sign-in in progress, between `/account/login` and `/account/callback`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct SignIn {
     /// RFC 6749 §10.12: binds the provider's answer to this browser.
     pub state: String,
@@ -72,6 +72,29 @@ pub struct SignIn {
     /// RFC 7636 §4.1: only the holder of this cookie can redeem the code.
     pub verifier: CodeVerifier,
     pub exp: u64,
+}
+
+impl FromFields for Session {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
+        Ok(Session {
+            sid: fields.string("sid")?,
+            uid: fields.string("uid")?,
+            name: fields.string("name")?,
+            csrf: fields.string("csrf")?,
+            exp: fields.u64("exp")?,
+        })
+    }
+}
+
+impl FromFields for SignIn {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
+        Ok(SignIn {
+            state: fields.string("state")?,
+            nonce: fields.string("nonce")?,
+            verifier: CodeVerifier::from_stored(fields.string("verifier")?),
+            exp: fields.u64("exp")?,
+        })
+    }
 }
 
 /// Anything sealed in a cookie carries its expiry.
@@ -113,9 +136,9 @@ pub fn unseal(value: &str) -> Option<(&str, Vec<u8>)> {
 }
 
 /// Reads a payload whose MAC has verified, refusing it once expired.
-pub fn open<T: DeserializeOwned + Expiring>(payload: &str, now: u64) -> Option<T> {
+pub fn open<T: FromFields + Expiring>(payload: &str, now: u64) -> Option<T> {
     let json = Base64UrlUnpadded::decode_vec(payload).ok()?;
-    let value: T = crate::json::parse_bytes(&json).ok()?;
+    let value = T::from_json_bytes(&json).ok()?;
     (now < value.expires_at()).then_some(value)
 }
 

@@ -1,19 +1,33 @@
 //! The identity provider's OpenID Connect Discovery document (OIDC Discovery 1.0 §3), pure.
 
+use crate::json::Fields;
 use crate::web_url::WebUrl;
-use serde::Deserialize;
 
 /// The fields of the discovery document this worker uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
-    #[serde(default)]
     pub revocation_endpoint: Option<String>,
-    #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
+}
+
+impl Discovery {
+    /// Reads the document's fields (OIDC Discovery §3: the first four are required).
+    fn from_json(body: &str) -> Result<Self, String> {
+        let mut doc = Fields::parse(body)?;
+        Ok(Discovery {
+            issuer: doc.string("issuer")?,
+            authorization_endpoint: doc.string("authorization_endpoint")?,
+            token_endpoint: doc.string("token_endpoint")?,
+            jwks_uri: doc.string("jwks_uri")?,
+            revocation_endpoint: doc.opt_string("revocation_endpoint")?,
+            code_challenge_methods_supported: doc
+                .opt_strings("code_challenge_methods_supported")?,
+        })
+    }
 }
 
 /// Why a discovery document was refused.
@@ -51,7 +65,7 @@ fn endpoint_ok(raw: &str, issuer: &WebUrl) -> bool {
 /// (OIDC Discovery §4.3, the mix-up defence of RFC 9700 §4.4), its endpoints must be https, and
 /// if it lists PKCE methods, S256 must be one (RFC 7636 §4.2).
 pub fn parse(body: &str, configured_issuer: &str) -> Result<Discovery, DiscoveryError> {
-    let doc: Discovery = crate::json::parse(body)
+    let doc = Discovery::from_json(body)
         .map_err(|e| DiscoveryError(format!("not the expected JSON: {e}")))?;
     if doc.issuer != configured_issuer {
         return Err(DiscoveryError(

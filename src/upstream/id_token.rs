@@ -5,7 +5,6 @@
 //! the host.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::grant::UserClaims;
@@ -28,10 +27,9 @@ impl std::fmt::Display for IdTokenError {
 }
 
 /// The JOSE header fields that matter here (RFC 7515 §4.1).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Header {
     pub alg: String,
-    #[serde(default)]
     pub kid: Option<String>,
 }
 
@@ -56,8 +54,16 @@ pub fn parse(token: &str) -> Result<UntrustedJwt, IdTokenError> {
     let decode = |part: &str| {
         Base64UrlUnpadded::decode_vec(part).map_err(|_| IdTokenError("a segment is not base64url"))
     };
-    let header: Header = crate::json::parse_bytes(&decode(header)?)
-        .map_err(|_| IdTokenError("the header is not JSON"))?;
+    let mut fields = crate::json::Fields::parse_bytes(&decode(header)?)
+        .map_err(|_| IdTokenError("the header is not a JSON object"))?;
+    let header = Header {
+        alg: fields
+            .string("alg")
+            .map_err(|_| IdTokenError("the header has no alg"))?,
+        kid: fields
+            .opt_string("kid")
+            .map_err(|_| IdTokenError("the header's kid is not a string"))?,
+    };
     if header.alg != "RS256" && header.alg != "ES256" {
         return Err(IdTokenError(
             "signing algorithm not accepted (RS256 or ES256 only)",

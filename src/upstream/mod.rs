@@ -11,10 +11,12 @@ pub mod id_token;
 pub mod pkce;
 pub mod token;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::json::{Fields, FromFields};
 
 /// What `beginUpstream` keeps (encrypted, server-side) between the redirect and the callback.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct SignIn {
     /// The PKCE verifier (RFC 7636 §4.1); never sent until the code exchange.
     pub verifier: pkce::CodeVerifier,
@@ -22,6 +24,16 @@ pub struct SignIn {
     pub nonce: String,
     /// The scopes requested upstream: the ones the user approved.
     pub scope: Vec<String>,
+}
+
+impl FromFields for SignIn {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
+        Ok(SignIn {
+            verifier: pkce::CodeVerifier::from_stored(fields.string("verifier")?),
+            nonce: fields.string("nonce")?,
+            scope: fields.opt_strings("scope")?.unwrap_or_default(),
+        })
+    }
 }
 
 /// The grant's user id for an upstream subject. The library's token format uses `:` as a

@@ -4,11 +4,11 @@
 //! so the encoding is tested on the host against RFC 7636 Appendix B.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A PKCE code verifier. Not `Clone`, and `Debug` never shows it: it must only travel from
 /// `beginUpstream`'s encrypted storage to the token request.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(transparent)]
 pub struct CodeVerifier(String);
 
@@ -17,6 +17,12 @@ impl CodeVerifier {
     /// RFC 7636 §4.1 allows and 256 bits of entropy (RFC 7636 §7.1).
     pub fn from_random(bytes: [u8; 32]) -> Self {
         CodeVerifier(Base64UrlUnpadded::encode_string(&bytes))
+    }
+
+    /// A verifier read back from where this worker stored it (the library's encrypted sign-in
+    /// data, a sealed cookie): it was made by [`CodeVerifier::from_random`].
+    pub fn from_stored(verifier: String) -> Self {
+        CodeVerifier(verifier)
     }
 
     /// The verifier, for the one token request that sends it.

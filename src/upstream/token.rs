@@ -1,32 +1,50 @@
 //! Token requests to the identity provider and their answers (RFC 6749 §4.1.3, §5, §6), pure.
 
 use base64ct::{Base64, Encoding};
-use serde::Deserialize;
 
 use crate::config::TokenAuthMethod;
+use crate::json::Fields;
 
 /// A successful token response (RFC 6749 §5.1). `Debug` is not derived: it holds tokens.
-#[derive(Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    #[serde(default)]
     pub token_type: Option<String>,
-    #[serde(default)]
     pub expires_in: Option<u64>,
-    #[serde(default)]
     pub refresh_token: Option<String>,
-    #[serde(default)]
     pub id_token: Option<String>,
-    #[serde(default)]
     pub scope: Option<String>,
 }
 
+impl TokenResponse {
+    /// Reads an RFC 6749 §5.1 body (OIDC Core §3.1.3.3 adds `id_token`).
+    pub fn from_json(body: &str) -> Result<Self, String> {
+        let mut fields = Fields::parse(body)?;
+        Ok(TokenResponse {
+            access_token: fields.string("access_token")?,
+            token_type: fields.opt_string("token_type")?,
+            expires_in: fields.opt_u64("expires_in")?,
+            refresh_token: fields.opt_string("refresh_token")?,
+            id_token: fields.opt_string("id_token")?,
+            scope: fields.opt_string("scope")?,
+        })
+    }
+}
+
 /// An error response (RFC 6749 §5.2).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct ErrorResponse {
     pub error: String,
-    #[serde(default)]
     pub error_description: Option<String>,
+}
+
+impl ErrorResponse {
+    fn from_json(body: &str) -> Result<Self, String> {
+        let mut fields = Fields::parse(body)?;
+        Ok(ErrorResponse {
+            error: fields.string("error")?,
+            error_description: fields.opt_string("error_description")?,
+        })
+    }
 }
 
 /// How a token request ended.
@@ -42,7 +60,7 @@ pub enum TokenOutcome {
 /// Reads a token endpoint answer.
 pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
     if status == 200 {
-        return match crate::json::parse::<TokenResponse>(body) {
+        return match TokenResponse::from_json(body) {
             Ok(response)
                 if response
                     .token_type
@@ -55,7 +73,7 @@ pub fn parse_response(status: u16, body: &str) -> TokenOutcome {
             Err(e) => TokenOutcome::Failed(format!("token response is not the expected JSON: {e}")),
         };
     }
-    match crate::json::parse::<ErrorResponse>(body) {
+    match ErrorResponse::from_json(body) {
         Ok(error) if (400..500).contains(&status) => TokenOutcome::Refused(error),
         _ => TokenOutcome::Failed(format!("token endpoint answered HTTP {status}")),
     }
