@@ -140,7 +140,7 @@ fn challenge_scope(header: &str) -> Option<String> {
 
 /// A short message from an error body: `error_description`, `message` or `error`, else nothing.
 fn error_message(body: &str) -> String {
-    let Ok(Value::Object(object)) = crate::json::parse::<Value>(body) else {
+    let Ok(Value::Object(object)) = crate::json::parse(body) else {
         return String::new();
     };
     ["error_description", "message", "error"]
