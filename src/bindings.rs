@@ -75,11 +75,7 @@ impl Kv {
 
     /// The text stored under `key`, or `None`.
     pub async fn get_text(&self, key: &str) -> Result<Option<String>, String> {
-        let promise = self.0.get(key).map_err(|e| describe_js_error(&e))?;
-        let value = JsFuture::from(promise)
-            .await
-            .map_err(|e| describe_js_error(&e))?;
-        Ok(value.as_string())
+        Ok(settle(self.0.get(key)).await?.as_string())
     }
 
     /// Stores `value` under `key` for `ttl_seconds` (KV's minimum is 60).
@@ -90,23 +86,12 @@ impl Kv {
             &"expirationTtl".into(),
             &JsValue::from_f64(ttl_seconds as f64),
         );
-        let promise = self
-            .0
-            .put(key, value, &options)
-            .map_err(|e| describe_js_error(&e))?;
-        JsFuture::from(promise)
-            .await
-            .map(|_| ())
-            .map_err(|e| describe_js_error(&e))
+        settle(self.0.put(key, value, &options)).await.map(|_| ())
     }
 
     /// Deletes `key` (no error when it is absent).
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        let promise = self.0.remove(key).map_err(|e| describe_js_error(&e))?;
-        JsFuture::from(promise)
-            .await
-            .map(|_| ())
-            .map_err(|e| describe_js_error(&e))
+        settle(self.0.remove(key)).await.map(|_| ())
     }
 }
 
@@ -309,6 +294,14 @@ fn get_u64(target: &JsValue, key: &str) -> Option<u64> {
         .map(|n| n as u64)
 }
 
+/// Awaits the promise a JS call returned; a throw or a rejection becomes its text.
+async fn settle(call: Result<Promise, JsValue>) -> Result<JsValue, String> {
+    let promise = call.map_err(|e| describe_js_error(&e))?;
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))
+}
+
 /// The text of a thrown JS value, for logs.
 pub fn describe_js_error(error: &JsValue) -> String {
     get_string(error, "message")
@@ -349,7 +342,12 @@ fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
     let text: String = js_sys::JSON::stringify(value)
         .map_err(|e| format!("reading {what}: {}", describe_js_error(&e)))?
         .into();
-    Ok(replace_lone_surrogates(&text).into_owned())
+    // Almost always nothing to replace: the text is then handed on as it is, not copied.
+    let replaced = match replace_lone_surrogates(&text) {
+        std::borrow::Cow::Owned(replaced) => Some(replaced),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    Ok(replaced.unwrap_or(text))
 }
 
 /// `\udXXX` escapes in well-formed `JSON.stringify` output (ES2019), which only escapes lone
@@ -879,10 +877,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// SHA-256 through WebCrypto.
 pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, String> {
-    let promise = subtle_digest("SHA-256", data).map_err(|e| describe_js_error(&e))?;
-    let digest = JsFuture::from(promise)
-        .await
-        .map_err(|e| describe_js_error(&e))?;
+    let digest = settle(subtle_digest("SHA-256", data)).await?;
     Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
@@ -891,15 +886,15 @@ pub async fn hmac_sha256(key: &[u8], data: &[u8]) -> Result<Vec<u8>, String> {
     let algorithm = to_js(&serde_json::json!({"name": "HMAC", "hash": "SHA-256"}))?;
     let usages = Array::of1(&"sign".into());
     let raw = js_sys::Uint8Array::from(key);
-    let promise = subtle_import_key("raw", raw.as_ref(), &algorithm, false, &usages)
-        .map_err(|e| describe_js_error(&e))?;
-    let key = JsFuture::from(promise)
-        .await
-        .map_err(|e| describe_js_error(&e))?;
-    let promise = subtle_sign("HMAC", &key, data).map_err(|e| describe_js_error(&e))?;
-    let mac = JsFuture::from(promise)
-        .await
-        .map_err(|e| describe_js_error(&e))?;
+    let key = settle(subtle_import_key(
+        "raw",
+        raw.as_ref(),
+        &algorithm,
+        false,
+        &usages,
+    ))
+    .await?;
+    let mac = settle(subtle_sign("HMAC", &key, data)).await?;
     Ok(js_sys::Uint8Array::new(&mac).to_vec())
 }
 
@@ -927,22 +922,23 @@ pub async fn verify_signature(
         other => return Err(format!("unsupported signing algorithm {other}")),
     };
     let usages = Array::of1(&"verify".into());
-    let promise = subtle_import_key(
+    let import = subtle_import_key(
         "jwk",
         &to_js(&public)?,
         &to_js(&import_alg)?,
         false,
         &usages,
-    )
-    .map_err(|e| describe_js_error(&e))?;
-    let key = JsFuture::from(promise)
+    );
+    let key = settle(import)
         .await
-        .map_err(|e| format!("importing the signing key: {}", describe_js_error(&e)))?;
-    let promise = subtle_verify(&to_js(&verify_alg)?, &key, signature, signing_input)
-        .map_err(|e| describe_js_error(&e))?;
-    let valid = JsFuture::from(promise)
-        .await
-        .map_err(|e| describe_js_error(&e))?;
+        .map_err(|e| format!("importing the signing key: {e}"))?;
+    let valid = settle(subtle_verify(
+        &to_js(&verify_alg)?,
+        &key,
+        signature,
+        signing_input,
+    ))
+    .await?;
     Ok(valid.as_bool().unwrap_or(false))
 }
 
@@ -984,12 +980,10 @@ pub async fn purge_expired_data(
     if let Some(cursor) = cursor {
         let _ = Reflect::set(&options, &"cursor".into(), &cursor.into());
     }
-    let result = function
+    let call = function
         .call2(provider, env.as_ref(), &options)
-        .map_err(|e| describe_js_error(&e))?;
-    let report = JsFuture::from(Promise::resolve(&result))
-        .await
-        .map_err(|e| describe_js_error(&e))?;
+        .map(|result| Promise::resolve(&result));
+    let report = settle(call).await?;
     use crate::json::FromFields;
     crate::purge::PurgeReport::from_json(&json_text(&report, "the purgeExpiredData report")?)
         .map_err(|e| format!("reading the purgeExpiredData report: {e}"))

@@ -228,7 +228,7 @@ impl<'a> TodosClient<'a> {
             },
         };
         let authorization = format!("Bearer {}", self.access_token);
-        let body = call.body.as_ref().map(Value::to_string);
+        let body = call.body.as_ref().map(crate::json::write);
         let mut headers = vec![
             ("Authorization", authorization.as_str()),
             ("Accept", "application/json"),

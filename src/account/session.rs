@@ -116,8 +116,7 @@ impl Expiring for SignIn {
 
 /// The first part of a sealed value: the payload, what the MAC is computed over.
 pub fn encode_payload<T: Serialize>(value: &T) -> String {
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    Base64UrlUnpadded::encode_string(&json)
+    Base64UrlUnpadded::encode_string(crate::json::write(value).as_bytes())
 }
 
 /// `payload "." mac`.

@@ -16,10 +16,9 @@ use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
     McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response,
-    now_ms, read_body, reply,
+    now_ms, read_body, reply, todos_client,
 };
 use crate::grant::Caller;
-use crate::todos_client::TodosClient;
 
 /// Length of a session id: 128 random bits, hex.
 const SESSION_ID_LEN: usize = 32;
@@ -94,11 +93,7 @@ pub async fn post(
     };
     let is_initialize =
         matches!(&message, Incoming::Request(request) if request.method == "initialize");
-    let todos = TodosClient::new(
-        env,
-        &settings.todos_api,
-        &caller.props.upstream.access_token,
-    );
+    let todos = todos_client(env, settings, caller);
     let dispatcher = Dispatcher {
         caller,
         todos: &todos,

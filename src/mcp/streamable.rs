@@ -16,10 +16,9 @@ use super::rules::{self, McpHeaders};
 use super::version::ProtocolVersion;
 use super::{
     EVENT_STREAM_HEADERS, McpResponse, Settings, empty_response, failure_response, json_response,
-    now_ms, read_body, reply,
+    now_ms, read_body, reply, todos_client,
 };
 use crate::grant::Caller;
-use crate::todos_client::TodosClient;
 
 /// Handles one request to `/mcp`.
 pub async fn handle(
@@ -54,11 +53,7 @@ pub async fn handle(
         Ok(body) => body,
         Err(error) => return json_response(400, &error_response(None, &error)),
     };
-    let todos = TodosClient::new(
-        env,
-        &settings.todos_api,
-        &caller.props.upstream.access_token,
-    );
+    let todos = todos_client(env, settings, caller);
     let dispatcher = Dispatcher {
         caller,
         todos: &todos,
