@@ -416,7 +416,7 @@ async function probeRuntime(probe) {
   const BATCHES = 10;
   const request = (await cpuOver(REQUESTS, 'op=none')) / REQUESTS;
   const perOp = async (op) => ((await cpuOver(BATCHES, `op=${op}&n=${OPS}`)) - BATCHES * request) / (BATCHES * OPS);
-  return { request, kvGet: await perOp('get'), kvPut: await perOp('put') };
+  return { request, kvGet: await perOp('get'), kvPut: await perOp('put'), bindingFetch: await perOp('fetch') };
 }
 
 // ── the run ────────────────────────────────────────────────────────────────────────────────────
@@ -543,7 +543,7 @@ async function main() {
       figures.runtime = await probeRuntime(probe);
       log(
         `round ${round} runtime probe: request ${figures.runtime.request.toFixed(2)} ms, KV get ${figures.runtime.kvGet.toFixed(3)} ms, ` +
-          `KV put ${figures.runtime.kvPut.toFixed(3)} ms of CPU`,
+          `KV put ${figures.runtime.kvPut.toFixed(3)} ms, Service Binding request ${figures.runtime.bindingFetch.toFixed(3)} ms of CPU`,
       );
       results.rounds.push(figures);
     }
@@ -675,9 +675,20 @@ function report(results) {
     const probe = (key) => cell(rounds.map((r) => r.runtime[key]), 3);
     lines.push(
       `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
-        `an answered request ${probe('request')}, a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}. ` +
+        `an answered request ${probe('request')}, a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}, ` +
+        `an outgoing Service Binding request to the ToDos API, answer read (caller's side only) ${probe('bindingFetch')}. ` +
         'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ' +
         'a refresh grant one request, one read and two writes. In production KV is network I/O, not worker CPU.',
+    );
+    lines.push('');
+    // Per round: the scenario's runtime CPU less what the probe measured for the runtime parts it pays.
+    const left = (name, who, parts) =>
+      cell(rounds.map((r) => r[name].cpuPerRequest[`${who}Runtime`] - parts.reduce((sum, part) => sum + r.runtime[part], 0)), 2);
+    lines.push(
+      'Left once those charges are taken off (the worker\'s own code and the OAuth library, ms of runtime CPU per request): ' +
+        `MCP worker, list-todos over /mcp ${left('list-mcp', 'mcp', ['request', 'kvGet', 'bindingFetch'])} ` +
+        `(it pays a request, a KV read and a Service Binding request), whoami ${left('whoami', 'mcp', ['request', 'kvGet'])} ` +
+        `(a request and a KV read); ToDos API, floor ${left('floor', 'todos', ['request', 'kvGet'])} (a request and a KV read).`,
     );
     lines.push('');
   }

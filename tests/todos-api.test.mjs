@@ -352,6 +352,28 @@ describe('rejected credentials', () => {
     assert.equal((await call('/api/todos', { token: signedByIdp(claims({ exp: now - 30 })) })).status, 200);
   });
 
+  test('a token verified before is refused once it expires, though its signature is not checked again', async () => {
+    // Inside the 60 s leeway for about 5 s more: accepted, and remembered as verified.
+    const exp = Math.floor(Date.now() / 1000) - 55;
+    const token = signedByIdp(claims({ iat: exp - 300, exp }));
+    assert.equal((await call('/api/todos', { token })).status, 200);
+    assert.equal((await call('/api/todos', { token })).status, 200);
+    while (Math.floor(Date.now() / 1000) <= exp + 60) await new Promise((resolve) => setTimeout(resolve, 250));
+    assertInvalidToken(await call('/api/todos', { token }), 'expired after it was verified');
+  });
+
+  test('a verified token with another signature or payload is checked afresh and refused', async () => {
+    assert.equal((await call('/api/todos', { token: tokens.aliceReadOnly })).status, 200);
+    const [header, payload, signature] = tokens.aliceReadOnly.split('.');
+    const flipped = `${signature.slice(0, -2)}${signature.at(-2) === 'A' ? 'B' : 'A'}${signature.at(-1)}`;
+    assertInvalidToken(await call('/api/todos', { token: `${header}.${payload}.${flipped}` }), 'other signature');
+    assertInvalidToken(await call('/api/todos', { token: `${header}.${payload}.${signature.slice(0, -4)}` }), 'shorter signature');
+    const claimsOf = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    const otherUser = `${header}.${encode({ ...claimsOf, sub: 'bob' })}.${signature}`;
+    assertInvalidToken(await call('/api/todos', { token: otherUser }), 'other payload, same signature');
+    assert.equal((await call('/api/todos', { token: tokens.aliceReadOnly })).status, 200);
+  });
+
   test('a token that is not valid yet is 401', async () => {
     const now = Math.floor(Date.now() / 1000);
     assertInvalidToken(await call('/api/todos', { token: signedByIdp(claims({ nbf: now + 600 })) }), 'nbf');

@@ -9,7 +9,9 @@
 //!   this worker into a request amplifier against the issuer;
 //! - while a refresh is in flight, other requests that need it wait for it (polling a timer of
 //!   their own: a request never awaits a promise created by another request);
-//! - when no usable key can be fetched, the answer is 503 with `Retry-After`, never 500.
+//! - when no usable key can be fetched, the answer is 503 with `Retry-After`, never 500;
+//! - each fetched set is a new generation: tokens remembered as verified (`auth::verified`)
+//!   count only while their key is usable in the generation they were verified under.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -153,6 +155,9 @@ pub struct KeyCache<K> {
     keys: Vec<(String, K)>,
     keys_fetched_at: f64,
     last_refresh: Option<(f64, RefreshState)>,
+    /// Counts the key sets fetched: what was verified under one generation is not trusted under
+    /// the next (`auth::verified`).
+    generation: u64,
 }
 
 impl<K> Default for KeyCache<K> {
@@ -161,6 +166,7 @@ impl<K> Default for KeyCache<K> {
             keys: Vec::new(),
             keys_fetched_at: 0.0,
             last_refresh: None,
+            generation: 0,
         }
     }
 }
@@ -168,6 +174,31 @@ impl<K> Default for KeyCache<K> {
 impl<K: Clone> KeyCache<K> {
     /// Decides what a request holding a token with `kid` does next.
     pub fn lookup(&self, kid: &str, now: f64) -> Lookup<K> {
+        match self.decide(kid, now) {
+            Lookup::Found(key) => Lookup::Found(key.clone()),
+            Lookup::Refresh => Lookup::Refresh,
+            Lookup::Wait => Lookup::Wait,
+            Lookup::Unknown => Lookup::Unknown,
+            Lookup::Unavailable {
+                retry_after_seconds,
+            } => Lookup::Unavailable {
+                retry_after_seconds,
+            },
+        }
+    }
+
+    /// The current key set's generation, when [`Self::lookup`] would verify a `kid` token with
+    /// it as it stands (the key is in the set and the set is not due for a refresh).
+    pub fn usable_generation(&self, kid: &str, now: f64) -> Option<u64> {
+        matches!(self.decide(kid, now), Lookup::Found(_)).then_some(self.generation)
+    }
+
+    /// The generation of the key set [`Self::lookup`] answers from.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn decide(&self, kid: &str, now: f64) -> Lookup<&K> {
         let since_refresh = self
             .last_refresh
             .map(|(started, state)| (now - started, state));
@@ -179,7 +210,7 @@ impl<K: Clone> KeyCache<K> {
             return if stale && may_refresh {
                 Lookup::Refresh
             } else {
-                Lookup::Found(key.clone())
+                Lookup::Found(key)
             };
         }
         if in_flight {
@@ -204,6 +235,7 @@ impl<K: Clone> KeyCache<K> {
     pub fn refresh_succeeded(&mut self, keys: Vec<(String, K)>, now: f64) {
         self.keys = keys;
         self.keys_fetched_at = now;
+        self.generation += 1;
         if let Some((_, state)) = &mut self.last_refresh {
             *state = RefreshState::Succeeded;
         }
@@ -253,28 +285,35 @@ pub enum KeyError {
     },
 }
 
-/// The verification key for `kid`, from the cache or after (at most) one refresh.
-pub async fn verification_key(kid: &str, config: &Config) -> Result<Rs256VerifyKey, KeyError> {
+/// The verification key for `kid`, from the cache or after (at most) one refresh, and the
+/// generation of the key set it came from.
+pub async fn verification_key(
+    kid: &str,
+    config: &Config,
+) -> Result<(Rs256VerifyKey, u64), KeyError> {
     let mut refreshed = false;
     loop {
         let now = runtime::now_ms();
-        match KEYS.with_borrow(|cache| cache.lookup(kid, now)) {
-            Lookup::Found(key) => return Ok(key),
-            Lookup::Unknown => return Err(KeyError::Unknown),
-            Lookup::Unavailable {
-                retry_after_seconds,
-            } => {
+        match KEYS.with_borrow(|cache| (cache.lookup(kid, now), cache.generation())) {
+            (Lookup::Found(key), generation) => return Ok((key, generation)),
+            (Lookup::Unknown, _) => return Err(KeyError::Unknown),
+            (
+                Lookup::Unavailable {
+                    retry_after_seconds,
+                },
+                _,
+            ) => {
                 return Err(KeyError::Unavailable {
                     retry_after_seconds,
                 });
             }
-            Lookup::Wait => runtime::sleep(WAIT_STEP).await,
-            Lookup::Refresh if refreshed => {
+            (Lookup::Wait, _) => runtime::sleep(WAIT_STEP).await,
+            (Lookup::Refresh, _) if refreshed => {
                 return Err(KeyError::Unavailable {
                     retry_after_seconds: 1,
                 });
             }
-            Lookup::Refresh => {
+            (Lookup::Refresh, _) => {
                 refreshed = true;
                 KEYS.with_borrow_mut(|cache| cache.refresh_started(now));
                 match fetch_key_set(config).await {
@@ -294,6 +333,13 @@ pub async fn verification_key(kid: &str, config: &Config) -> Result<Rs256VerifyK
             }
         }
     }
+}
+
+/// The generation of the isolate's key set, when a token with `kid` would be verified with it
+/// now (see [`KeyCache::usable_generation`]).
+pub fn usable_generation(kid: &str) -> Option<u64> {
+    let now = runtime::now_ms();
+    KEYS.with_borrow(|cache| cache.usable_generation(kid, now))
 }
 
 /// A log line about the key set (never a token).
@@ -434,6 +480,31 @@ mod tests {
         assert_eq!(cache.lookup("k1", T0 + 200.0), Lookup::Found(1));
         assert_eq!(cache.lookup("k2", T0 + 29_999.0), Lookup::Unknown);
         assert_eq!(cache.lookup("k2", T0 + 30_000.0), Lookup::Refresh);
+    }
+
+    #[test]
+    fn each_fetched_key_set_is_a_new_generation_usable_only_while_its_key_is_found() {
+        let mut cache = KeyCache::default();
+        assert_eq!(cache.usable_generation("k1", T0), None);
+        cache.refresh_started(T0);
+        cache.refresh_succeeded(vec![("k1".to_owned(), 1u8)], T0);
+        let first = cache.generation();
+        assert_eq!(cache.usable_generation("k1", T0 + 1.0), Some(first));
+        assert_eq!(cache.usable_generation("k2", T0 + 1.0), None);
+        // Due for a refresh: what was verified under this set must be verified again.
+        assert_eq!(cache.usable_generation("k1", T0 + KEY_SET_MAX_AGE_MS), None);
+        cache.refresh_started(T0 + KEY_SET_MAX_AGE_MS);
+        cache.refresh_succeeded(vec![("k2".to_owned(), 2u8)], T0 + KEY_SET_MAX_AGE_MS);
+        assert_ne!(cache.generation(), first);
+        // `k1` was retired at the issuer.
+        assert_eq!(
+            cache.usable_generation("k1", T0 + KEY_SET_MAX_AGE_MS + 1.0),
+            None
+        );
+        assert_eq!(
+            cache.usable_generation("k2", T0 + KEY_SET_MAX_AGE_MS + 1.0),
+            Some(cache.generation())
+        );
     }
 
     #[test]

@@ -158,6 +158,19 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
+    /// Checks the claims again at `now`: a token remembered since its signature verified
+    /// (`auth::verified`) passes exactly when it would pass if it arrived for the first time.
+    pub fn recheck(&self, policy: ClaimsPolicy<'_>, now: i64) -> Result<(), TokenError> {
+        check_claims(&self.claims, policy, now)
+    }
+
+    /// The last second (since the epoch) at which the claims can pass: `exp` plus the leeway.
+    pub fn accepted_until(&self) -> i64 {
+        self.claims.expiration.map_or(i64::MIN, |exp| {
+            exp.timestamp().saturating_add(LEEWAY_SECONDS)
+        })
+    }
+
     /// All claims as one JSON object with its members sorted by name, `exp`/`nbf`/`iat` as whole
     /// seconds. Built only for the routes that answer with the claims.
     pub fn claims_json(&self) -> Result<Value, serde_json::Error> {
@@ -378,6 +391,24 @@ mod tests {
         assert_eq!(claims["client_id"], "mcp");
         assert_eq!(claims["exp"], NOW + 300);
         assert_eq!(claims["aud"][0], "urn:todos-api");
+    }
+
+    #[test]
+    fn a_remembered_token_is_checked_again_like_a_new_one() {
+        let verified = check(good_claims()).expect("valid");
+        assert_eq!(verified.recheck(POLICY, NOW), Ok(()));
+        // `exp` is NOW + 300; the leeway is 60 s.
+        assert_eq!(verified.accepted_until(), NOW + 360);
+        assert_eq!(verified.recheck(POLICY, NOW + 360), Ok(()));
+        assert_eq!(
+            verified.recheck(POLICY, NOW + 361),
+            Err(TokenError::Expired)
+        );
+        let other_api = ClaimsPolicy {
+            audience: "urn:other-api",
+            ..POLICY
+        };
+        assert_eq!(verified.recheck(other_api, NOW), Err(TokenError::Audience));
     }
 
     #[test]

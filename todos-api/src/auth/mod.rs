@@ -1,17 +1,29 @@
 //! Who is calling: the bearer token read (`bearer`), its header checked (`jwt`), its signing
 //! key found (`jwks`), its signature verified (WebCrypto), and its claims checked (`jwt`).
-//! Failures become RFC 6750 challenges (`challenge`).
+//! A token already verified in this isolate skips the decoding and the signature check, never
+//! the claims (`verified`). Failures become RFC 6750 challenges (`challenge`).
 
 pub mod bearer;
 pub mod challenge;
 pub mod jwks;
 pub mod jwt;
+pub mod verified;
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::config::Config;
 use crate::runtime;
 
 use self::jwks::KeyError;
 use self::jwt::{ClaimsPolicy, TokenError, UnverifiedToken, VerifiedToken};
+use self::verified::VerifiedCache;
+
+thread_local! {
+    /// The tokens verified in this isolate (see [`verified`] for the rules).
+    static VERIFIED: RefCell<VerifiedCache<VerifiedToken>> =
+        RefCell::new(VerifiedCache::new(verified::CAPACITY));
+}
 
 /// Why a request was not authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +51,24 @@ impl From<TokenError> for AuthError {
 pub async fn authenticate(
     authorization: Option<&str>,
     config: &Config,
-) -> Result<VerifiedToken, AuthError> {
-    let token = bearer::bearer_token(authorization)
+) -> Result<Rc<VerifiedToken>, AuthError> {
+    let raw = bearer::bearer_token(authorization)
         .map_err(|malformed| AuthError::MalformedHeader(malformed.0))?
         .ok_or(AuthError::NoCredentials)?;
-    let token = UnverifiedToken::parse(token)?;
+    let policy = ClaimsPolicy {
+        issuer: &config.issuer,
+        audience: &config.audience,
+    };
 
-    let key = jwks::verification_key(token.key_id(), config)
+    // Verified before in this isolate, under the key set in use now: the claims are checked
+    // again (expiry above all), the signature is not.
+    if let Some(known) = VERIFIED.with_borrow(|cache| cache.get(raw, jwks::usable_generation)) {
+        known.recheck(policy, now_seconds())?;
+        return Ok(known);
+    }
+
+    let token = UnverifiedToken::parse(raw)?;
+    let (key, generation) = jwks::verification_key(token.key_id(), config)
         .await
         .map_err(|error| match error {
             KeyError::Unknown => AuthError::InvalidToken(TokenError::UnknownKey),
@@ -64,10 +87,17 @@ pub async fn authenticate(
         return Err(TokenError::BadSignature.into());
     }
 
-    let now_seconds = (runtime::now_ms() / 1000.0).floor() as i64;
-    let policy = ClaimsPolicy {
-        issuer: &config.issuer,
-        audience: &config.audience,
-    };
-    Ok(token.claims_after_signature_check(policy, now_seconds)?)
+    let now = now_seconds();
+    let kid = token.key_id().to_owned();
+    let verified = Rc::new(token.claims_after_signature_check(policy, now)?);
+    VERIFIED.with_borrow_mut(|cache| {
+        let until = verified.accepted_until();
+        cache.insert(raw, Rc::clone(&verified), &kid, generation, until, now);
+    });
+    Ok(verified)
+}
+
+/// Whole seconds since the Unix epoch, from the runtime's clock.
+fn now_seconds() -> i64 {
+    (runtime::now_ms() / 1000.0).floor() as i64
 }
