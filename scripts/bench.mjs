@@ -13,14 +13,15 @@
 //                    upstream token has most of its life (no IdP call), one whose upstream token
 //                    is always near expiry (src/token_exchange.rs REFRESH_MARGIN: IdP refresh)
 //
-// For each: p50/p90/p99 over sequential calls after a warm-up, the workerd CPU milliseconds per
-// request of each worker, then requests per second and errors at concurrency 16 for a bounded
+// For each: p50/p90/p99 over sequential calls after a warm-up (the scenarios taking turns in
+// blocks, so that the shared machine's changes of speed fall on all alike), the workerd CPU
+// milliseconds per request of each worker, then requests per second and errors at concurrency 16 for a bounded
 // time. Also peak memory, the deployable bundles (`wrangler deploy --dry-run`) and the time from
 // starting `node scripts/dev.mjs` (already built) to its first answer. ROUNDS rounds; the table
 // shows medians with [min–max]. Writes the results between the markers of BENCHMARKS.md (the
 // analysis around them is kept) and build/bench/results.json.
 //
-//   node scripts/bench.mjs [--rounds N] [--count N] [--seconds S] [--observability on|off]
+//   node scripts/bench.mjs [--rounds N] [--count N] [--blocks N] [--seconds S] [--observability on|off]
 //                          [--todos-via binding|url] [--idp-rtt MS] [--skip-startup] [--skip-bundles] [--skip-profile]
 //                          [--named-wasm] [--no-write]
 //
@@ -42,7 +43,7 @@ const { NODE22, OFFLINE_ENV, ROOT } = await import('./lib/toolchain.mjs');
 const { WORKERS, buildAll, ensureDevVars, freePort, startWorker } = await import('../tests/support/services.mjs');
 const { signedInClient, tokenRequest } = await import('../tests/support/oauth-client.mjs');
 const { authorizationCodeLogin } = await import('../tests/support/oidc-login.mjs');
-const { concurrent, cpuMs, openSseSession, peakRssKiB, sequential, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
+const { CPU_CLOCK, concurrent, cpuMs, interleaved, openSseSession, peakRssKiB, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
 const { profile } = await import('../tests/support/bench-profile.mjs');
 
 // ── options ────────────────────────────────────────────────────────────────────────────────────
@@ -56,6 +57,8 @@ const ROUNDS = Number(option('rounds', 3));
 const COUNT = Number(option('count', 300));
 const WARMUP = Math.max(20, Math.round(COUNT / 10));
 const SECONDS = Number(option('seconds', 4));
+// The sequential calls of a round are made in this many blocks, the scenarios taking turns.
+const BLOCKS = Number(option('blocks', 10));
 const CONCURRENCY = 16;
 // wrangler's local trace collector runs inside workerd and costs CPU on every request; the
 // figures are taken with one setting for every scenario and say which.
@@ -394,29 +397,35 @@ function snapshot() {
 
 /**
  * What the local runtime itself charges, measured on a plain JS worker (scripts/runtime-probe/) in
- * the same workerd: runtime-process CPU per answered request, per KV read and per KV write. Every
- * scenario pays these (the floor one request and one read; an MCP call one request, the library's
- * read of the token record and an outgoing request; a refresh one request, a read and two writes),
- * and KV costs no worker CPU in production, where it is network I/O.
+ * the same workerd: runtime-process CPU per answered request, per KV read, per KV write and per
+ * outgoing Service Binding request. Every scenario pays some of these (the floor one request and
+ * one read; an MCP call one request, the library's read of the token record and an outgoing
+ * request; a refresh one request, a read and two writes), and KV costs no worker CPU in
+ * production, where it is network I/O. The probe's calls are scenarios of their own, measured
+ * block by block between the others (`PROBE_OPS` operations per call).
  */
-async function probeRuntime(probe) {
-  const pids = () => workerdPids(probe.child.pid, { runtimeOnly: true });
-  const call = async (query) => {
+const PROBE_OPS = 10;
+
+function probeScenarios(probe) {
+  const groups = () => ({ probe: workerdPids(probe.child.pid, { runtimeOnly: true }) });
+  const call = (query) => async () => {
     const response = await fetch(`http://127.0.0.1:${probe.port}/?${query}`);
     await expectOk(response, `runtime probe ${query}`);
   };
-  const cpuOver = async (times, query) => {
-    for (let i = 0; i < 5; i++) await call(query);
-    const before = cpuMs(pids());
-    for (let i = 0; i < times; i++) await call(query);
-    return cpuMs(pids()) - before;
-  };
-  const REQUESTS = 300;
-  const OPS = 100;
-  const BATCHES = 10;
-  const request = (await cpuOver(REQUESTS, 'op=none')) / REQUESTS;
-  const perOp = async (op) => ((await cpuOver(BATCHES, `op=${op}&n=${OPS}`)) - BATCHES * request) / (BATCHES * OPS);
-  return { request, kvGet: await perOp('get'), kvPut: await perOp('put'), bindingFetch: await perOp('fetch') };
+  return [
+    { name: 'probe:request', call: call('op=none'), groups },
+    { name: 'probe:kvGet', call: call(`op=get&n=${PROBE_OPS}`), groups },
+    { name: 'probe:kvPut', call: call(`op=put&n=${PROBE_OPS}`), groups },
+    { name: 'probe:bindingFetch', call: call(`op=fetch&n=${PROBE_OPS}`), groups },
+  ];
+}
+
+/** The runtime's charges from the probe scenarios' measurements. */
+function probeFigures(measured) {
+  const perCall = (name) => measured[`probe:${name}`].cpuPerRequest.probe;
+  const request = perCall('request');
+  const perOp = (name) => (perCall(name) - request) / PROBE_OPS;
+  return { request, kvGet: perOp('kvGet'), kvPut: perOp('kvPut'), bindingFetch: perOp('bindingFetch') };
 }
 
 // ── the run ────────────────────────────────────────────────────────────────────────────────────
@@ -520,19 +529,29 @@ async function main() {
       { name: 'refresh-upstream', label: 'refresh grant, upstream token near expiry (IdP refresh)', chains: chainsOnce(short), groups: shortGroups },
     ];
 
+    const probes = probeScenarios(probe);
     for (let round = 1; round <= ROUNDS; round++) {
-      const figures = {};
+      // The sequential calls of every scenario, block by block in turn (a refresh scenario runs
+      // its own chain of rotated tokens); then each scenario's concurrent load on its own.
+      const sequentialOf = [];
+      const concurrentOf = new Map();
       for (const scenario of scenarios) {
-        let sequentialCall = scenario.call;
+        let call = scenario.call;
         let concurrentCall = () => scenario.call();
         if (scenario.chains) {
           const list = await scenario.chains();
-          sequentialCall = list[CONCURRENCY];
+          call = list[CONCURRENCY];
           concurrentCall = (index) => list[index]();
         }
-        const seq = await sequential(sequentialCall, { warmup: WARMUP, count: COUNT, groups: scenario.groups() });
-        notePeaks();
-        const conc = await concurrent(concurrentCall, { concurrency: CONCURRENCY, seconds: SECONDS });
+        sequentialOf.push({ name: scenario.name, call, groups: scenario.groups });
+        concurrentOf.set(scenario.name, concurrentCall);
+      }
+      const measured = await interleaved([...sequentialOf, ...probes], { warmup: WARMUP, count: COUNT, blocks: BLOCKS });
+      notePeaks();
+      const figures = {};
+      for (const scenario of scenarios) {
+        const seq = measured[scenario.name];
+        const conc = await concurrent(concurrentOf.get(scenario.name), { concurrency: CONCURRENCY, seconds: SECONDS });
         figures[scenario.name] = { ...seq, rps: conc.rps, concurrentErrors: conc.errors, concurrentOk: conc.ok };
         log(
           `round ${round} ${scenario.name.padEnd(16)} p50 ${seq.p50.toFixed(2)} p90 ${seq.p90.toFixed(2)} p99 ${seq.p99.toFixed(2)} ms` +
@@ -540,7 +559,7 @@ async function main() {
             ` | ${conc.rps.toFixed(0)} req/s @${CONCURRENCY}, ${conc.errors} errors${seq.errors ? `, ${seq.errors} sequential errors` : ''}`,
         );
       }
-      figures.runtime = await probeRuntime(probe);
+      figures.runtime = probeFigures(measured);
       log(
         `round ${round} runtime probe: request ${figures.runtime.request.toFixed(2)} ms, KV get ${figures.runtime.kvGet.toFixed(3)} ms, ` +
           `KV put ${figures.runtime.kvPut.toFixed(3)} ms, Service Binding request ${figures.runtime.bindingFetch.toFixed(3)} ms of CPU`,
@@ -640,15 +659,15 @@ function report(results) {
   lines.push('');
   lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}; shared with other work, so absolute figures are noisy — compare ratios.`);
   lines.push(`- Versions: Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, @cloudflare/workers-oauth-provider ${v.oauthProvider}, ${v.rustc}, worker ${v.worker}, wasm-bindgen ${v.wasmBindgen}, binaryen (wasm-opt) ${v.binaryen}.`);
-  lines.push(`- Command: \`npm run bench\` (\`node scripts/bench.mjs --rounds ${ROUNDS} --count ${COUNT} --seconds ${SECONDS} --observability ${OBSERVABILITY ? 'on' : 'off'} --todos-via ${TODOS_VIA}${IDP_RTT ? ` --idp-rtt ${IDP_RTT}` : ''}\`).`);
+  lines.push(`- Command: \`npm run bench\` (\`node scripts/bench.mjs --rounds ${ROUNDS} --count ${COUNT} --blocks ${BLOCKS} --seconds ${SECONDS} --observability ${OBSERVABILITY ? 'on' : 'off'} --todos-via ${TODOS_VIA}${IDP_RTT ? ` --idp-rtt ${IDP_RTT}` : ''}\`).`);
   lines.push(IDP_RTT
     ? `- Every answer of the identity provider is held back ${IDP_RTT} ms (\`--idp-rtt\`): a stand-in for the round trip to a hosted provider.`
     : '- The identity provider answers over loopback, with no added delay (a hosted provider such as Auth0 adds an internet round trip to each call; `--idp-rtt MS` simulates it).');
   lines.push(`- \`X_LOCAL_OBSERVABILITY=${OBSERVABILITY}\` for every worker and every figure below (wrangler's local trace collector ${OBSERVABILITY ? 'on' : 'off'}).`);
   lines.push(`- The MCP worker reaches the ToDos API through ${TODOS_VIA === 'binding' ? 'its Service Binding (as `npm run dev` does)' : 'TODOS_API_URL (a URL)'}; release builds; LOG_LEVEL=info.`);
-  lines.push(`- Each figure: median of ${rounds.length} rounds, [min–max]. A round: ${WARMUP} warm-up calls, ${COUNT} sequential calls (latency, CPU), then ${CONCURRENCY} concurrent loops for ${SECONDS} s (throughput, errors).`);
+  lines.push(`- Each figure: median of ${rounds.length} rounds, [min–max]. A round: ${WARMUP} warm-up calls of each scenario, then ${COUNT} sequential calls of each (latency, CPU) in ${BLOCKS} blocks, the scenarios and the runtime probe taking turns block by block so that the shared machine's changes of speed fall on all of them alike; then each scenario's ${CONCURRENCY} concurrent loops for ${SECONDS} s (throughput, errors).`);
   lines.push('- Yardstick: `GET /api/health` costs the runtime about what a JS worker answering `new Response(\'ok\')` does; its CPU per request shows how fast the shared machine was in that round, so CPU figures from different runs compare through it.');
-  lines.push(`- CPU: user+system time (/proc/<pid>/stat) over the sequential calls ÷ calls. \`wrangler dev\` runs two \`workerd\` processes per worker: the runtime that runs the worker's code (the figure compared with the targets; in production only this exists) and wrangler's local proxy that forwards each request to it (in brackets, a local-only cost). Clock resolution 10 ms over ${COUNT} calls.`);
+  lines.push(`- CPU: ${CPU_CLOCK}, over the sequential calls ÷ calls. \`wrangler dev\` runs two \`workerd\` processes per worker: the runtime that runs the worker's code (the figure compared with the targets; in production only this exists) and wrangler's local proxy that forwards each request to it (in brackets, a local-only cost).`);
   lines.push('');
   lines.push('| scenario | p50 ms | p90 ms | p99 ms | p50 ÷ floor | MCP worker CPU ms/req: runtime (+ proxy) | ToDos API CPU ms/req: runtime (+ proxy) | req/s @16 | errors |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -674,7 +693,7 @@ function report(results) {
   if (rounds.every((r) => r.runtime)) {
     const probe = (key) => cell(rounds.map((r) => r.runtime[key]), 3);
     lines.push(
-      `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
+      `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round, block by block between the scenarios, on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
         `an answered request ${probe('request')}, a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}, ` +
         `an outgoing Service Binding request to the ToDos API, answer read (caller's side only) ${probe('bindingFetch')}. ` +
         'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ' +

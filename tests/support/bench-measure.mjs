@@ -3,7 +3,7 @@
 // Nothing here asserts a figure: it only measures.
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`). */
 const CLK_TCK = (() => {
@@ -36,21 +36,56 @@ export function workerdPids(pgid, { runtimeOnly = false } = {}) {
     });
 }
 
-/** User + system CPU time of `pids`, in milliseconds (processes that are gone count 0). */
+/**
+ * CPU time of `pids` in milliseconds: the time each of their threads spent on a CPU, summed from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds), so that a block of a few dozen calls is
+ * measured precisely; where the kernel keeps no schedstat, user + system time from
+ * /proc/<pid>/stat (clock ticks). Processes that are gone count 0.
+ */
 export function cpuMs(pids) {
-  let ticks = 0;
+  let ms = 0;
   for (const pid of pids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      ms += SCHEDSTAT ? threadsOnCpuMs(pid) : statMs(pid);
     } catch {
       // exited
     }
   }
-  return (ticks * 1000) / CLK_TCK;
+  return ms;
 }
+
+const threadsOnCpuMs = (pid) => {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return ns / 1e6;
+};
+
+const statMs = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+};
+
+/** Whether this kernel keeps per-thread schedstat (CONFIG_SCHED_INFO), checked on this process. */
+const SCHEDSTAT = (() => {
+  try {
+    return readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ').length >= 3;
+  } catch {
+    return false;
+  }
+})();
+
+/** How CPU time is read (for the report). */
+export const CPU_CLOCK = SCHEDSTAT
+  ? 'time on CPU of every thread, /proc/<pid>/task/<tid>/schedstat (ns)'
+  : 'user+system time, /proc/<pid>/stat (10 ms ticks)';
 
 /** Peak resident set (VmHWM) of each pid, in KiB. */
 export function peakRssKiB(pids) {
@@ -77,36 +112,50 @@ export function spread(values) {
 }
 
 /**
- * Runs `call()` `warmup` times unmeasured, then `count` times one after another, timing each and
- * the CPU that the `groups` (name → list of pids) spent meanwhile. `call` throws on a wrong answer.
+ * Measures `scenarios` (each `{ name, call, groups }`, `groups()` naming lists of pids) side by
+ * side: each is warmed up with `warmup` calls, then the `count` calls of each are made in
+ * `blocks` blocks, the scenarios taking turns block by block (in an order that rotates), so that
+ * a change in the shared machine's speed falls on every scenario alike. Per scenario: latency
+ * quantiles, errors, and the CPU each group of pids spent during its calls, per call. `call`
+ * throws on a wrong answer.
  */
-export async function sequential(call, { warmup, count, groups }) {
-  for (let i = 0; i < warmup; i++) await call();
-  const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuMs(pids)]));
-  const times = [];
-  let errors = 0;
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    try {
-      await call();
-    } catch (error) {
-      errors += 1;
-      if (errors === 1) process.stderr.write(`  first error: ${error.message}\n`);
+export async function interleaved(scenarios, { warmup, count, blocks }) {
+  const state = new Map(scenarios.map((s) => [s.name, { times: [], errors: 0, cpu: {}, calls: 0 }]));
+  for (const scenario of scenarios) for (let i = 0; i < warmup; i++) await scenario.call();
+  const perBlock = Math.max(1, Math.round(count / blocks));
+  for (let block = 0; block < blocks; block++) {
+    for (let k = 0; k < scenarios.length; k++) {
+      const scenario = scenarios[(block + k) % scenarios.length];
+      const mine = state.get(scenario.name);
+      const groups = scenario.groups();
+      const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuMs(pids)]));
+      for (let i = 0; i < perBlock; i++) {
+        const start = performance.now();
+        try {
+          await scenario.call();
+        } catch (error) {
+          mine.errors += 1;
+          if (mine.errors === 1) process.stderr.write(`  ${scenario.name}: first error: ${error.message}\n`);
+        }
+        mine.times.push(performance.now() - start);
+      }
+      for (const [name, pids] of Object.entries(groups)) mine.cpu[name] = (mine.cpu[name] ?? 0) + cpuMs(pids) - before[name];
+      mine.calls += perBlock;
     }
-    times.push(performance.now() - start);
   }
-  const cpuPerRequest = Object.fromEntries(
-    Object.entries(groups).map(([name, pids]) => [name, (cpuMs(pids) - before[name]) / count]),
+  return Object.fromEntries(
+    [...state].map(([name, { times, errors, cpu, calls }]) => {
+      times.sort((a, b) => a - b);
+      return [name, {
+        count: calls,
+        errors,
+        p50: quantile(times, 0.5),
+        p90: quantile(times, 0.9),
+        p99: quantile(times, 0.99),
+        cpuPerRequest: Object.fromEntries(Object.entries(cpu).map(([group, ms]) => [group, ms / calls])),
+      }];
+    }),
   );
-  times.sort((a, b) => a - b);
-  return {
-    count,
-    errors,
-    p50: quantile(times, 0.5),
-    p90: quantile(times, 0.9),
-    p99: quantile(times, 0.99),
-    cpuPerRequest,
-  };
 }
 
 /**
