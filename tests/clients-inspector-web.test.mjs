@@ -95,8 +95,17 @@ for (const [label, transport, path, shown] of [
         await page.getByText(server).first().waitFor();
         await page.getByText('Disconnected', { exact: true }).waitFor();
 
-        // Connecting meets the 401 and sends this page to the worker's consent page.
-        await page.getByRole('switch', { name: /Connect or disconnect/ }).check({ force: true });
+        // Connecting meets the 401 and sends this page to the worker's consent page. The switch
+        // can be drawn a moment before the page wires it up, and a click then does nothing: it
+        // is clicked again (at most three times) until the page leaves for the consent page.
+        const toggle = page.getByRole('switch', { name: /Connect or disconnect/ });
+        // By port: the Inspector names the worker `localhost` or `127.0.0.1` as it was given.
+        const workerPort = new URL(stack.mcpOrigin).port;
+        for (let attempt = 1; ; attempt += 1) {
+          await toggle.click({ force: true });
+          const left = await page.waitForURL((url) => url.port === workerPort, { timeout: 10_000 }).then(() => true, () => false);
+          if (left || attempt === 3) break;
+        }
         const signIn = await completeSignIn(page, {
           login: 'alice', workerOrigin: stack.mcpOrigin, idpOrigin: stack.idpOrigin, consentScreenshot: `${name}-consent`,
         });
