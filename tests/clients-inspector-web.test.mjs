@@ -95,17 +95,28 @@ for (const [label, transport, path, shown] of [
         await page.getByText(server).first().waitFor();
         await page.getByText('Disconnected', { exact: true }).waitFor();
 
-        // Connecting meets the 401 and sends this page to the worker's consent page. The switch
-        // can be drawn a moment before the page wires it up, and a click then does nothing: it
-        // is clicked again (at most three times) until the page leaves for the consent page.
+        // Connecting meets the 401 and sends this page to the worker's consent page. A click that
+        // comes before the page has wired the switch up does nothing (the status stays
+        // "Disconnected"): the switch is then clicked again, at most three times. A click that
+        // took may need a while under load before the page leaves, so that is waited for.
         const toggle = page.getByRole('switch', { name: /Connect or disconnect/ });
+        const disconnected = page.getByText('Disconnected', { exact: true });
         // By port: the Inspector names the worker `localhost` or `127.0.0.1` as it was given.
+        // (Polled: the Inspector may start a navigation and replace it, which `waitForURL` reports
+        // as an error.)
         const workerPort = new URL(stack.mcpOrigin).port;
-        for (let attempt = 1; ; attempt += 1) {
-          await toggle.click({ force: true });
-          const left = await page.waitForURL((url) => url.port === workerPort, { timeout: 10_000 }).then(() => true, () => false);
-          if (left || attempt === 3) break;
+        const leftWithin = async (ms) => {
+          for (const deadline = Date.now() + ms; Date.now() < deadline; await page.waitForTimeout(100)) {
+            if (URL.parse(page.url())?.port === workerPort) return true;
+          }
+          return false;
+        };
+        for (let attempt = 1; attempt <= 3; attempt += 1) {
+          await toggle.click({ force: true, timeout: 5_000 }).catch(() => {});
+          if (await leftWithin(5_000)) break;
+          if (!(await disconnected.isVisible().catch(() => false))) break;
         }
+        assert.ok(await leftWithin(60_000), `the Inspector never went to the consent page: ${page.url()}`);
         const signIn = await completeSignIn(page, {
           login: 'alice', workerOrigin: stack.mcpOrigin, idpOrigin: stack.idpOrigin, consentScreenshot: `${name}-consent`,
         });
