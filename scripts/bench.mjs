@@ -43,7 +43,7 @@ const { NODE22, OFFLINE_ENV, ROOT } = await import('./lib/toolchain.mjs');
 const { WORKERS, buildAll, ensureDevVars, freePort, startWorker } = await import('../tests/support/services.mjs');
 const { signedInClient, tokenRequest } = await import('../tests/support/oauth-client.mjs');
 const { authorizationCodeLogin } = await import('../tests/support/oidc-login.mjs');
-const { CPU_CLOCK, concurrent, cpuMs, interleaved, openSseSession, peakRssKiB, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
+const { CPU_CLOCK, concurrent, interleaved, openSseSession, peakRssKiB, spread, workerdPids } = await import('../tests/support/bench-measure.mjs');
 const { profile } = await import('../tests/support/bench-profile.mjs');
 
 // ── options ────────────────────────────────────────────────────────────────────────────────────

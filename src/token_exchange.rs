@@ -278,6 +278,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::FromFields;
 
     const NOW: u64 = 1_800_000_000;
 

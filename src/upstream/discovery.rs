@@ -1,6 +1,6 @@
 //! The identity provider's OpenID Connect Discovery document (OIDC Discovery 1.0 §3), pure.
 
-use crate::json::Fields;
+use crate::json::{Fields, FromFields};
 use crate::web_url::WebUrl;
 
 /// The fields of the discovery document this worker uses.
@@ -14,10 +14,9 @@ pub struct Discovery {
     pub code_challenge_methods_supported: Option<Vec<String>>,
 }
 
-impl Discovery {
-    /// Reads the document's fields (OIDC Discovery §3: the first four are required).
-    fn from_json(body: &str) -> Result<Self, String> {
-        let mut doc = Fields::parse(body)?;
+/// The document's fields (OIDC Discovery §3: the first four are required).
+impl FromFields for Discovery {
+    fn from_fields(doc: &mut Fields) -> Result<Self, String> {
         Ok(Discovery {
             issuer: doc.string("issuer")?,
             authorization_endpoint: doc.string("authorization_endpoint")?,

@@ -3,7 +3,7 @@
 use base64ct::{Base64, Encoding};
 
 use crate::config::TokenAuthMethod;
-use crate::json::Fields;
+use crate::json::{Fields, FromFields};
 
 /// A successful token response (RFC 6749 §5.1). `Debug` is not derived: it holds tokens.
 pub struct TokenResponse {
@@ -15,10 +15,9 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
-impl TokenResponse {
-    /// Reads an RFC 6749 §5.1 body (OIDC Core §3.1.3.3 adds `id_token`).
-    pub fn from_json(body: &str) -> Result<Self, String> {
-        let mut fields = Fields::parse(body)?;
+/// An RFC 6749 §5.1 body (OIDC Core §3.1.3.3 adds `id_token`).
+impl FromFields for TokenResponse {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
         Ok(TokenResponse {
             access_token: fields.string("access_token")?,
             token_type: fields.opt_string("token_type")?,
@@ -37,9 +36,8 @@ pub struct ErrorResponse {
     pub error_description: Option<String>,
 }
 
-impl ErrorResponse {
-    fn from_json(body: &str) -> Result<Self, String> {
-        let mut fields = Fields::parse(body)?;
+impl FromFields for ErrorResponse {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
         Ok(ErrorResponse {
             error: fields.string("error")?,
             error_description: fields.opt_string("error_description")?,
