@@ -22,7 +22,7 @@
 // analysis around them is kept) and build/bench/results.json.
 //
 //   node scripts/bench.mjs [--rounds N] [--count N] [--blocks N] [--seconds S] [--observability on|off]
-//                          [--todos-via binding|url] [--idp-rtt MS] [--skip-startup] [--skip-bundles] [--skip-profile]
+//                          [--todos-via binding|url] [--idp-rtt MS] [--token-memo S] [--skip-startup] [--skip-bundles] [--skip-profile]
 //                          [--named-wasm] [--no-write]
 //
 // --named-wasm runs the workers from modules that keep their function names (for the profiles'
@@ -67,6 +67,10 @@ const TODOS_VIA = option('todos-via', 'binding');
 // A delay on every answer of the identity provider, standing for the internet round trip to a
 // hosted one (the local provider answers over loopback in a few ms). 0 by default.
 const IDP_RTT = Number(option('idp-rtt', 0));
+// ACCESS_TOKEN_MEMO_SECONDS for the MCP workers (src/token_memo.rs); unset, the worker's default.
+// `--token-memo 0` has the OAuth library check the token on every MCP call.
+const TOKEN_MEMO = option('token-memo', undefined);
+const TOKEN_MEMO_SECONDS = TOKEN_MEMO === undefined ? 30 : Number(TOKEN_MEMO);
 const LOGIN = 'alice';
 const SCOPE = 'openid email profile offline_access read:todos read:billing write:todos';
 
@@ -144,6 +148,7 @@ async function startStack({ accessTokenTtl, withTodos }) {
       AUTH0_CLIENT_SECRET: idp.config.clientSecret,
       CONSENT_SECRET: randomBytes(32).toString('base64url'),
       LOG_LEVEL: 'info',
+      ...(TOKEN_MEMO === undefined ? {} : { ACCESS_TOKEN_MEMO_SECONDS: String(TOKEN_MEMO_SECONDS) }),
       ...(TODOS_VIA === 'url' && stack.todos ? { TODOS_API_URL: `http://127.0.0.1:${stack.todos.port}` } : {}),
     },
     env: workerEnv,
@@ -659,11 +664,14 @@ function report(results) {
   lines.push('');
   lines.push(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}; shared with other work, so absolute figures are noisy — compare ratios.`);
   lines.push(`- Versions: Node ${v.node}, wrangler ${v.wrangler}, workerd ${v.workerd}, @cloudflare/workers-oauth-provider ${v.oauthProvider}, ${v.rustc}, worker ${v.worker}, wasm-bindgen ${v.wasmBindgen}, binaryen (wasm-opt) ${v.binaryen}.`);
-  lines.push(`- Command: \`npm run bench\` (\`node scripts/bench.mjs --rounds ${ROUNDS} --count ${COUNT} --blocks ${BLOCKS} --seconds ${SECONDS} --observability ${OBSERVABILITY ? 'on' : 'off'} --todos-via ${TODOS_VIA}${IDP_RTT ? ` --idp-rtt ${IDP_RTT}` : ''}\`).`);
+  lines.push(`- Command: \`npm run bench\` (\`node scripts/bench.mjs --rounds ${ROUNDS} --count ${COUNT} --blocks ${BLOCKS} --seconds ${SECONDS} --observability ${OBSERVABILITY ? 'on' : 'off'} --todos-via ${TODOS_VIA}${IDP_RTT ? ` --idp-rtt ${IDP_RTT}` : ''}${TOKEN_MEMO === undefined ? '' : ` --token-memo ${TOKEN_MEMO_SECONDS}`}\`).`);
   lines.push(IDP_RTT
     ? `- Every answer of the identity provider is held back ${IDP_RTT} ms (\`--idp-rtt\`): a stand-in for the round trip to a hosted provider.`
     : '- The identity provider answers over loopback, with no added delay (a hosted provider such as Auth0 adds an internet round trip to each call; `--idp-rtt MS` simulates it).');
   lines.push(`- \`X_LOCAL_OBSERVABILITY=${OBSERVABILITY}\` for every worker and every figure below (wrangler's local trace collector ${OBSERVABILITY ? 'on' : 'off'}).`);
+  lines.push(TOKEN_MEMO_SECONDS > 0
+    ? `- The MCP worker remembers an access token the OAuth library accepted for ${TOKEN_MEMO_SECONDS} s (\`ACCESS_TOKEN_MEMO_SECONDS\`${TOKEN_MEMO === undefined ? ', its default' : ''}; \`src/token_memo.rs\`), as deployed. Each MCP scenario calls with one token, so the library reads and decrypts its record on the first call, once per ${TOKEN_MEMO_SECONDS} s, and after every \`/token\` request (which forgets what the isolate remembers): about once per block here. \`--token-memo 0\` has the library check every call.`
+    : '- `ACCESS_TOKEN_MEMO_SECONDS=0` (`--token-memo 0`): the OAuth library reads and decrypts the token record on every MCP call.');
   lines.push(`- The MCP worker reaches the ToDos API through ${TODOS_VIA === 'binding' ? 'its Service Binding (as `npm run dev` does)' : 'TODOS_API_URL (a URL)'}; release builds; LOG_LEVEL=info.`);
   lines.push(`- Each figure: median of ${rounds.length} rounds, [min–max]. A round: ${WARMUP} warm-up calls of each scenario, then ${COUNT} sequential calls of each (latency, CPU) in ${BLOCKS} blocks, the scenarios and the runtime probe taking turns block by block so that the shared machine's changes of speed fall on all of them alike; then each scenario's ${CONCURRENCY} concurrent loops for ${SECONDS} s (throughput, errors).`);
   lines.push('- Yardstick: `GET /api/health` costs the runtime about what a JS worker answering `new Response(\'ok\')` does; its CPU per request shows how fast the shared machine was in that round, so CPU figures from different runs compare through it.');
@@ -696,18 +704,23 @@ function report(results) {
       `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round, block by block between the scenarios, on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
         `an answered request ${probe('request')}, a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}, ` +
         `an outgoing Service Binding request to the ToDos API, answer read (caller's side only) ${probe('bindingFetch')}. ` +
-        'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ' +
+        (TOKEN_MEMO_SECONDS > 0
+          ? 'The floor pays one request and one read; an MCP tool call one request and an outgoing request (the token record\'s read only when the token is not remembered); '
+          : 'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ') +
         'a refresh grant one request, one read and two writes. In production KV is network I/O, not worker CPU.',
     );
     lines.push('');
     // Per round: the scenario's runtime CPU less what the probe measured for the runtime parts it pays.
     const left = (name, who, parts) =>
       cell(rounds.map((r) => r[name].cpuPerRequest[`${who}Runtime`] - parts.reduce((sum, part) => sum + r.runtime[part], 0)), 2);
+    const memo = TOKEN_MEMO_SECONDS > 0;
+    const mcpParts = memo ? ['request'] : ['request', 'kvGet'];
+    const paid = memo ? 'a request' : 'a request and a KV read';
     lines.push(
       'Left once those charges are taken off (the worker\'s own code and the OAuth library, ms of runtime CPU per request): ' +
-        `MCP worker, list-todos over /mcp ${left('list-mcp', 'mcp', ['request', 'kvGet', 'bindingFetch'])} ` +
-        `(it pays a request, a KV read and a Service Binding request), whoami ${left('whoami', 'mcp', ['request', 'kvGet'])} ` +
-        `(a request and a KV read); ToDos API, floor ${left('floor', 'todos', ['request', 'kvGet'])} (a request and a KV read).`,
+        `MCP worker, list-todos over /mcp ${left('list-mcp', 'mcp', [...mcpParts, 'bindingFetch'])} ` +
+        `(it pays ${paid} and a Service Binding request), whoami ${left('whoami', 'mcp', mcpParts)} ` +
+        `(${paid}); ToDos API, floor ${left('floor', 'todos', ['request', 'kvGet'])} (a request and a KV read).`,
     );
     lines.push('');
   }

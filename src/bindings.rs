@@ -222,6 +222,27 @@ pub fn cached_response(
     web_sys::Response::new_with_opt_str_and_init(body, &init).map_err(|e| describe_js_error(&e))
 }
 
+/// `new Response(response.body, response)` with the headers of `set` set: a copy whose headers
+/// may change (an answer from `fetch` or a Durable Object has immutable headers), made the way
+/// `OAuthProvider` copies the answers it adds CORS headers to.
+pub fn with_headers(
+    response: web_sys::Response,
+    set: &[(&str, String)],
+) -> Result<web_sys::Response, String> {
+    let copy = web_sys::Response::new_with_opt_readable_stream_and_init(
+        response.body().as_ref(),
+        response.unchecked_ref::<web_sys::ResponseInit>(),
+    )
+    .map_err(|e| describe_js_error(&e))?;
+    let headers = copy.headers();
+    for (name, value) in set {
+        headers
+            .set(name, value)
+            .map_err(|e| describe_js_error(&e))?;
+    }
+    Ok(copy)
+}
+
 /// A request with `method`, `headers` and `body` (built directly, not through
 /// `worker::RequestInit`, whose conversion links its `cf` options serialiser into the module).
 pub fn request(
@@ -777,6 +798,8 @@ pub struct TokenAuth {
     pub scope: Vec<String>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
+    /// When the token expires, seconds since the Unix epoch (`ctx.auth.expiresAt`).
+    pub expires_at: Option<i64>,
 }
 
 /// Reads `ctx.auth`: only the fields used, one by one (its `token` must never be copied or
@@ -797,6 +820,10 @@ pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
         scope,
         user_id: get_string(&auth, "userId"),
         client_id: get_string(&auth, "clientId"),
+        expires_at: get(&auth, "expiresAt")
+            .as_f64()
+            .filter(|at| at.is_finite())
+            .map(|at| at as i64),
     })
 }
 

@@ -36,6 +36,9 @@ pub mod vars {
     pub const LOG_LEVEL: &str = "LOG_LEVEL";
     /// Deadline of each call to the identity provider, in milliseconds.
     pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
+    /// How long an isolate may answer an access token the OAuth library accepted without asking
+    /// it again, in seconds (0: ask on every request). See `src/token_memo.rs`.
+    pub const ACCESS_TOKEN_MEMO_SECONDS: &str = "ACCESS_TOKEN_MEMO_SECONDS";
 }
 
 /// The scopes requested upstream when `AUTH0_SCOPE` is unset: OpenID Connect's, refresh, and the
@@ -49,6 +52,14 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8788";
 /// The deadline of each call to the identity provider when `UPSTREAM_TIMEOUT_MS` is unset: long
 /// enough for a slow provider, short enough that the user sees an answer.
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
+
+/// `ACCESS_TOKEN_MEMO_SECONDS` when unset. A revocation reaches every isolate within this time.
+pub const DEFAULT_ACCESS_TOKEN_MEMO_SECONDS: u32 = 30;
+
+/// The longest `ACCESS_TOKEN_MEMO_SECONDS` accepted: what Workers KV itself may take to show a
+/// deletion in other locations (its cached reads live 60 s), so remembering a token never widens
+/// the window in which a revoked token can still be used elsewhere.
+pub const MAX_ACCESS_TOKEN_MEMO_SECONDS: u32 = 60;
 
 /// The shortest `CONSENT_SECRET` accepted (the library refuses shorter HMAC keys).
 pub const MIN_CONSENT_SECRET_CHARS: usize = 32;
@@ -104,6 +115,8 @@ pub struct Config {
     pub log_level: Level,
     /// Deadline of each outbound call to the identity provider (discovery, JWKS, token), ms.
     pub upstream_timeout_ms: u64,
+    /// How long an accepted access token is remembered in the isolate, seconds (0: never).
+    pub access_token_memo_seconds: u32,
     /// The MCP endpoints' own settings (origins, body limit, the ToDos API), which fall back to
     /// defaults instead of failing.
     pub mcp: crate::mcp::Settings,
@@ -207,6 +220,21 @@ impl Config {
                     )
                 })?,
         };
+        let access_token_memo_seconds = match get(vars::ACCESS_TOKEN_MEMO_SECONDS) {
+            None => DEFAULT_ACCESS_TOKEN_MEMO_SECONDS,
+            Some(seconds) => seconds
+                .parse::<u32>()
+                .ok()
+                .filter(|seconds| *seconds <= MAX_ACCESS_TOKEN_MEMO_SECONDS)
+                .ok_or_else(|| {
+                    error(
+                        vars::ACCESS_TOKEN_MEMO_SECONDS,
+                        format!(
+                            "must be a whole number of seconds from 0 to {MAX_ACCESS_TOKEN_MEMO_SECONDS}"
+                        ),
+                    )
+                })?,
+        };
         Ok(Config {
             issuer,
             client_id,
@@ -218,6 +246,7 @@ impl Config {
             consent_secret: Secret(consent_secret),
             log_level,
             upstream_timeout_ms,
+            access_token_memo_seconds,
             mcp: crate::mcp::Settings::from_lookup(&lookup),
         })
     }
@@ -422,6 +451,26 @@ mod tests {
         for bad in ["0", "-1", "2s", "60001"] {
             vars.insert(vars::UPSTREAM_TIMEOUT_MS, bad);
             assert_eq!(load(&vars).unwrap_err().var, vars::UPSTREAM_TIMEOUT_MS);
+        }
+    }
+
+    #[test]
+    fn access_token_memo_has_a_default_and_never_outlasts_kv_propagation() {
+        let mut vars = local();
+        assert_eq!(
+            load(&vars).unwrap().access_token_memo_seconds,
+            DEFAULT_ACCESS_TOKEN_MEMO_SECONDS
+        );
+        for (value, seconds) in [("0", 0), ("60", 60), ("5", 5)] {
+            vars.insert(vars::ACCESS_TOKEN_MEMO_SECONDS, value);
+            assert_eq!(load(&vars).unwrap().access_token_memo_seconds, seconds);
+        }
+        for bad in ["61", "-1", "30s", "1.5"] {
+            vars.insert(vars::ACCESS_TOKEN_MEMO_SECONDS, bad);
+            assert_eq!(
+                load(&vars).unwrap_err().var,
+                vars::ACCESS_TOKEN_MEMO_SECONDS
+            );
         }
     }
 

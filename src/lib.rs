@@ -1,7 +1,8 @@
 //! The remote MCP server and OAuth 2.1 authorization server, in Rust on Cloudflare Workers.
 //!
 //! `src/entry.mjs` wraps this module in `@cloudflare/workers-oauth-provider`'s `OAuthProvider`.
-//! A request flows: [`fetch`] (metadata aliases, revocation log) → the provider (metadata,
+//! A request flows: [`fetch`] (a remembered token's MCP call straight to the MCP endpoints,
+//! metadata aliases, revocation log) → the provider (metadata,
 //! `/register`, `/token`, token checks) → [`default_fetch`] (`/authorize` in [`authorize`],
 //! `/callback` in [`upstream::callback`], `/health`) or [`api_fetch`] (`/mcp`, `/sse` with the
 //! grant's props). The provider calls [`token_exchange`] on every code and refresh grant.
@@ -20,6 +21,7 @@ pub mod mcp;
 pub mod purge;
 pub mod todos_client;
 pub mod token_exchange;
+pub mod token_memo;
 pub mod tools;
 pub mod upstream;
 pub mod web_url;
@@ -47,6 +49,13 @@ pub mod endpoints {
     pub const HEALTH: &str = "/health";
     /// The protected routes: Streamable HTTP and the legacy HTTP+SSE transport.
     pub const API_ROUTES: &[&str] = &["/mcp", "/sse"];
+    /// The paths under [`API_ROUTES`] that the MCP endpoints serve: where a remembered token is
+    /// answered without the provider (`token_memo`). Every other path goes through it.
+    pub const MCP_PATHS: &[&str] = &[
+        crate::mcp::MCP_PATH,
+        crate::mcp::SSE_PATH,
+        crate::mcp::SSE_MESSAGE_PATH,
+    ];
     /// RFC 9728 §3.1 protected resource metadata, at the origin.
     pub const RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
 }
@@ -200,8 +209,9 @@ async fn token_request_kind(req: &Request) -> Option<TokenRequestKind> {
     })
 }
 
-/// The worker's fetch: the outermost step, before the provider. Most requests (every MCP call)
-/// only pass through, synchronously: the path is read without parsing the URL and the
+/// The worker's fetch: the outermost step, before the provider. An MCP call whose token this
+/// isolate accepted moments ago is served without the provider ([`token_memo`]). The other
+/// requests pass through, synchronously: the path is read without parsing the URL and the
 /// provider's promise is handed back as it is. Only `/token` runs Rust code around the provider
 /// ([`token_fetch`]), and the metadata aliases are rewritten first.
 #[wasm_bindgen]
@@ -219,6 +229,13 @@ pub fn fetch(
     }
     let url = request.url();
     let path = path_of(&url);
+    if let Some(caller) = remembered_caller(&request, &url, path) {
+        return future_to_promise(async move {
+            remembered_fetch(request, env, caller)
+                .await
+                .map(JsValue::from)
+        });
+    }
     if path == endpoints::TOKEN && request.method() == "POST" {
         return future_to_promise(async move {
             token_fetch(request, env, ctx, provider)
@@ -229,6 +246,57 @@ pub fn fetch(
     let request = metadata_alias(&request, &url, path).unwrap_or(request);
     bindings::provider_fetch(&provider, &request, &env, ctx.as_ref())
         .unwrap_or_else(|e| Promise::reject(&JsValue::from_str(&e)))
+}
+
+/// The caller remembered for this request's bearer token (`token_memo`), when it is a request
+/// to an MCP path (not a CORS preflight, which the provider answers) on the origin the token was
+/// accepted on.
+fn remembered_caller(request: &web_sys::Request, url: &str, path: &str) -> Option<Rc<Caller>> {
+    if !endpoints::MCP_PATHS.contains(&path) || request.method() == "OPTIONS" {
+        return None;
+    }
+    let authorization = request.headers().get("Authorization").ok()??;
+    let origin = &url[..path_span(url)?.0];
+    token_memo::recall(&authorization, origin, now_seconds())
+}
+
+/// Serves a request whose token was remembered: the API handler's work with the remembered
+/// caller, and the CORS headers the provider would have added.
+async fn remembered_fetch(
+    request: web_sys::Request,
+    env: Env,
+    caller: Rc<Caller>,
+) -> Result<web_sys::Response, JsValue> {
+    let origin = request.headers().get("Origin").ok().flatten();
+    let result = async {
+        let config = load_config(&env)?;
+        mcp::serve(Request::from(request), &env, &caller, &config.mcp)
+            .await
+            .map_err(AppError::from)
+    }
+    .await;
+    let response = answer(result)?;
+    let Some(origin) = origin else {
+        return Ok(response);
+    };
+    let existing = response.headers();
+    let set = mcp::rules::provider_cors_headers(&origin, |name| existing.get(name).ok().flatten());
+    bindings::with_headers(response, &set).map_err(|e| JsValue::from_str(&e))
+}
+
+/// Whole seconds since the Unix epoch, as the provider counts them for `expiresAt`.
+fn now_seconds() -> i64 {
+    i64::try_from(bindings::now_seconds()).unwrap_or(i64::MAX)
+}
+
+/// An API answer, or the error's page as the answer.
+fn answer(result: Result<web_sys::Response, AppError>) -> Result<web_sys::Response, JsValue> {
+    result.or_else(|error| {
+        error
+            .into_response()
+            .map(Into::into)
+            .map_err(|e| JsValue::from_str(&e.to_string()))
+    })
 }
 
 /// `POST /token` around the provider: the per-grant lock, and what a successful answer records.
@@ -247,8 +315,11 @@ async fn token_fetch(
     };
     let answer = bindings::provider_fetch(&provider, &request, &env, ctx.as_ref())
         .map_err(|e| JsValue::from_str(&e))?;
-    let response: web_sys::Response = JsFuture::from(answer)
-        .await?
+    let response = JsFuture::from(answer).await;
+    // Whatever the answer, the provider may have revoked tokens: a revocation (RFC 7009), a
+    // replayed code (OAuth 2.1 §4.1.3), an upstream `invalid_grant` ending the grant.
+    token_memo::forget_all();
+    let response: web_sys::Response = response?
         .dyn_into()
         .map_err(|_| JsValue::from_str("provider.fetch did not answer a Response"))?;
     if let Some(kind) = kind
@@ -294,7 +365,12 @@ async fn route(req: Request, env: &Env) -> Result<Response, AppError> {
         (Method::Get, endpoints::HEALTH) => Ok(Response::from_json(&json!({ "status": "ok" }))?),
         (Method::Get, endpoints::AUTHORIZE) => authorize::show(req, env, &config).await,
         (Method::Post, endpoints::AUTHORIZE) => authorize::decide(req, env, &config).await,
-        (Method::Get, endpoints::CALLBACK) => upstream::callback::handle(req, env, &config).await,
+        (Method::Get, endpoints::CALLBACK) => {
+            let answer = upstream::callback::handle(req, env, &config).await;
+            // `completeAuthorization` may have revoked the client's earlier grants of this user.
+            token_memo::forget_all();
+            answer
+        }
         (_, path) if account::handles(path) => account::serve(req, env, &config).await,
         (_, endpoints::AUTHORIZE | endpoints::CALLBACK | endpoints::HEALTH) => {
             let response = Response::error("Method Not Allowed", 405)?;
@@ -311,37 +387,48 @@ async fn route(req: Request, env: &Env) -> Result<Response, AppError> {
 }
 
 /// `apiHandler.fetch`: `/mcp` and `/sse`, reached only with a valid access token for this
-/// resource. The props and verified token facts become a [`Caller`].
+/// resource. The props and verified token facts become a [`Caller`], which this isolate then
+/// remembers for a few seconds ([`token_memo`]).
 #[wasm_bindgen]
 pub async fn api_fetch(
     request: web_sys::Request,
     env: Env,
     ctx: worker::worker_sys::Context,
 ) -> Result<web_sys::Response, JsValue> {
-    let req = Request::from(request);
     let ctx = Context::new(ctx);
     let result = async {
         let config = load_config(&env)?;
         let props = bindings::props(&ctx).map_err(AppError::Internal)?;
         let auth = bindings::token_auth(&ctx).map_err(AppError::Internal)?;
-        let caller = Caller {
+        let caller = Rc::new(Caller {
             props,
             user_id: auth.user_id.unwrap_or_default(),
             client_id: auth.client_id.unwrap_or_default(),
             scopes: auth.scope,
-        };
-        mcp::serve(req, &env, caller, &config.mcp)
+        });
+        let url = request.url();
+        if let (Some(expires_at), Ok(Some(authorization)), Some((path_start, _))) = (
+            auth.expires_at,
+            request.headers().get("Authorization"),
+            path_span(&url),
+        ) {
+            token_memo::with_memo(|memo| {
+                memo.remember(
+                    &authorization,
+                    &url[..path_start],
+                    Rc::clone(&caller),
+                    expires_at,
+                    now_seconds(),
+                    config.access_token_memo_seconds,
+                );
+            });
+        }
+        mcp::serve(Request::from(request), &env, &caller, &config.mcp)
             .await
             .map_err(AppError::from)
     }
     .await;
-    match result {
-        Ok(response) => Ok(response),
-        Err(error) => error
-            .into_response()
-            .map(Into::into)
-            .map_err(|e| JsValue::from_str(&e.to_string())),
-    }
+    answer(result)
 }
 
 /// `tokenExchangeCallback`: returns `{ ok: result }` or `{ error: { code, description,
@@ -377,9 +464,10 @@ pub async fn scheduled(cron: String, env: Env, provider: JsValue) -> Result<(), 
         log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
         return Err(JsValue::from_str(&error.to_string()));
     }
-    purge::run(&cron, &env, &provider)
-        .await
-        .map_err(|e| JsValue::from_str(&e))
+    let swept = purge::run(&cron, &env, &provider).await;
+    // The sweep revokes the grants of clients that no longer exist.
+    token_memo::forget_all();
+    swept.map_err(|e| JsValue::from_str(&e))
 }
 
 /// `onError`: logs each OAuth error response the provider sends (its internal reason, never on

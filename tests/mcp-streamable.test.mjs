@@ -274,6 +274,35 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
     await sse.body?.cancel();
   });
 
+  test('a browser client gets the same CORS headers whether the library checked its token or the isolate remembered it', async () => {
+    const [dave, daveAgain] = [await stack.signIn('dave'), await stack.signIn('dave')];
+    const corsOf = (response) => Object.fromEntries([...response.headers]
+      .filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+    const mcp = async () => {
+      const response = await postMcp(stack.mcpOrigin, dave.accessToken, rpc(1, 'ping'), { origin: ALLOWED_ORIGIN });
+      assert.equal(response.status, 200);
+      return corsOf(response);
+    };
+    const sse = async () => {
+      const response = await fetch(`${stack.mcpOrigin}/sse`, {
+        headers: { authorization: `Bearer ${daveAgain.accessToken}`, origin: ALLOWED_ORIGIN, accept: 'text/event-stream' },
+      });
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+      return corsOf(response);
+    };
+    // The first call of each new token goes through the library, the next ones are remembered
+    // (src/token_memo.rs); the SSE stream's answer comes from a Durable Object, whose headers
+    // cannot be changed in place.
+    const checked = await mcp();
+    assert.equal(checked['access-control-allow-origin'], ALLOWED_ORIGIN);
+    assert.match(checked['access-control-expose-headers'], /WWW-Authenticate/);
+    assert.deepEqual(await mcp(), checked);
+    const stream = await sse();
+    assert.equal(stream['access-control-allow-origin'], ALLOWED_ORIGIN);
+    assert.deepEqual(await sse(), stream);
+  });
+
   test('a browser preflight for /mcp allows the MCP headers', async () => {
     const preflight = await fetch(`${stack.mcpOrigin}/mcp`, {
       method: 'OPTIONS',

@@ -264,8 +264,11 @@ describe('attack battery', { timeout: 240_000 }, () => {
     assert.equal(other.body.error, 'invalid_target');
   });
 
-  test('forged and tampered MCP tokens are 401 with a challenge', async () => {
+  test('forged and tampered MCP tokens are 401 with a challenge, also while the real one is remembered', async () => {
     const { accessToken } = await stack.signIn('alice');
+    // Used once: this isolate now answers the real token from memory (src/token_memo.rs), and
+    // every forgery below must still go to the library and fail there.
+    assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200, 'the real token works');
     const [userId, grantId, secret] = accessToken.split(':');
     const flip = (s) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
     const forgeries = [
@@ -285,6 +288,17 @@ describe('attack battery', { timeout: 240_000 }, () => {
       assert.match(response.headers.get('www-authenticate'), /^Bearer /);
     }
     assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200, 'control: the real token works');
+  });
+
+  test('a remembered MCP token is refused on another origin of the same worker (its audience is this one)', async () => {
+    const { accessToken } = await stack.signIn('alice');
+    const elsewhere = stack.mcpOrigin.replace('localhost', '127.0.0.1');
+    const before = await callMcp(elsewhere, accessToken);
+    assert.equal(before.status, 401, 'the library refuses a token outside its audience');
+    assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200, 'on its own origin it works');
+    const remembered = await callMcp(elsewhere, accessToken);
+    assert.equal(remembered.status, 401, 'remembered on one origin, refused on another');
+    assert.match(remembered.headers.get('www-authenticate'), /invalid_token/);
   });
 
   test("the identity provider's token is refused at /mcp, and the MCP token at the ToDos API (no passthrough)", async () => {
@@ -528,6 +542,12 @@ describe('attack battery', { timeout: 240_000 }, () => {
 
   test('an expired MCP access token is 401, and its refresh token still renews the grant', async () => {
     assert.ok(early.expiresIn <= IDP_TTL, `the MCP token lives ${early.expiresIn}s, no longer than the upstream one`);
+    // Used 4 s before it expires, so that this isolate remembers it (src/token_memo.rs) across
+    // its expiry: the memory must end with the token, not 30 s later.
+    const lastUse = earlyAt + (early.expiresIn - 4) * 1000 - Date.now();
+    assert.ok(lastUse > 0, 'the battery left time to use the token before it expires');
+    await sleep(lastUse);
+    assert.equal((await callMcp(stack.mcpOrigin, early.accessToken)).status, 200, 'still valid 4 s before');
     const left = earlyAt + (early.expiresIn + 2) * 1000 - Date.now();
     if (left > 0) await sleep(left);
     const expired = await callMcp(stack.mcpOrigin, early.accessToken);

@@ -155,6 +155,8 @@ pub async fn revoke(
         return Ok(Revoked::NotFound);
     };
     api.revoke_grant(&grant.id, user_id).await?;
+    // The grant's access tokens must fail at once in this isolate too.
+    crate::token_memo::forget_all();
     if let Ok(kv) = Kv::from_env(env, OAUTH_KV) {
         let _ = kv.delete(&refreshed_key(&grant.id)).await;
     }

@@ -93,7 +93,7 @@ impl Settings {
 pub async fn serve(
     req: Request,
     env: &Env,
-    caller: Caller,
+    caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
     log_tools_registered_once();
@@ -115,9 +115,9 @@ pub async fn serve(
         return json_response(403, &error_response(None, &error));
     }
     match path {
-        MCP_PATH => streamable::handle(req, env, &caller, settings).await,
-        SSE_PATH => sse::open(req, env, &caller).await,
-        SSE_MESSAGE_PATH => sse::post(req, env, &caller, settings).await,
+        MCP_PATH => streamable::handle(req, env, caller, settings).await,
+        SSE_PATH => sse::open(req, env, caller).await,
+        SSE_MESSAGE_PATH => sse::post(req, env, caller, settings).await,
         _ => empty_response(404),
     }
 }

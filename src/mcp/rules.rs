@@ -224,6 +224,49 @@ pub fn origin_allowed(origin: Option<&str>, allowed: &[String], public_url: &str
             .any(|entry| entry == "*" || entry.trim_end_matches('/') == origin)
 }
 
+/// The CORS headers `OAuthProvider` puts on every answer of an API route to a request with an
+/// `Origin` (its `withCorsHeaders`): the answers given for a remembered token
+/// (`crate::token_memo`) must not differ from the ones the library wraps. `existing` reads the
+/// answer's header; returns each header to set, with its whole new value.
+pub fn provider_cors_headers(
+    origin: &str,
+    existing: impl Fn(&str) -> Option<String>,
+) -> Vec<(&'static str, String)> {
+    let mut set = Vec::new();
+    for (name, value) in [
+        ("Access-Control-Allow-Origin", origin),
+        ("Access-Control-Allow-Methods", "*"),
+        ("Access-Control-Allow-Headers", "Authorization, *"),
+        ("Access-Control-Max-Age", "86400"),
+    ] {
+        if existing(name).is_none() {
+            set.push((name, value.to_owned()));
+        }
+    }
+    // A comma-separated list gains each value it lacks (compared case-insensitively).
+    for (name, values) in [
+        ("Vary", &["Origin"][..]),
+        (
+            "Access-Control-Expose-Headers",
+            &["WWW-Authenticate", "Retry-After"][..],
+        ),
+    ] {
+        let current = existing(name).unwrap_or_default();
+        let mut items: Vec<&str> = current
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .collect();
+        for value in values {
+            if !items.iter().any(|item| item.eq_ignore_ascii_case(value)) {
+                items.push(value);
+            }
+        }
+        set.push((name, items.join(", ")));
+    }
+    set
+}
+
 /// Parses `ALLOWED_ORIGINS`: comma or space separated origins.
 pub fn parse_origins(raw: &str) -> Vec<String> {
     raw.split([',', ' ', '\n'])
@@ -287,6 +330,41 @@ pub fn wants_event_stream_only(accept: Option<&str>) -> bool {
         && !types
             .iter()
             .any(|t| t == "application/json" || t == "application/*" || t == "*/*")
+}
+
+#[cfg(test)]
+mod cors_tests {
+    use super::provider_cors_headers;
+
+    #[test]
+    fn provider_cors_headers_fill_what_is_missing_and_extend_lists() {
+        let existing = |name: &str| match name {
+            "Access-Control-Expose-Headers" => Some("Mcp-Session-Id, WWW-Authenticate".to_owned()),
+            "Access-Control-Max-Age" => Some("600".to_owned()),
+            _ => None,
+        };
+        let set = provider_cors_headers("http://localhost:6274", existing);
+        let value = |name: &str| {
+            set.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(
+            value("Access-Control-Allow-Origin"),
+            Some("http://localhost:6274")
+        );
+        assert_eq!(value("Access-Control-Allow-Methods"), Some("*"));
+        assert_eq!(
+            value("Access-Control-Allow-Headers"),
+            Some("Authorization, *")
+        );
+        assert_eq!(value("Access-Control-Max-Age"), None, "kept as it was");
+        assert_eq!(value("Vary"), Some("Origin"));
+        assert_eq!(
+            value("Access-Control-Expose-Headers"),
+            Some("Mcp-Session-Id, WWW-Authenticate, Retry-After")
+        );
+    }
 }
 
 #[cfg(test)]

@@ -64,7 +64,9 @@ pub async fn authenticate(
     // again (expiry above all), the signature is not. A token too large to be valid is not even
     // looked up (it is refused, unread, by `UnverifiedToken::parse`).
     let known = (raw.len() <= jwt::MAX_TOKEN_BYTES)
-        .then(|| VERIFIED.with_borrow(|cache| cache.get(raw, jwks::usable_generation)))
+        .then(|| {
+            VERIFIED.with_borrow(|cache| cache.get(raw, now_seconds(), jwks::usable_generation))
+        })
         .flatten();
     if let Some(known) = known {
         known.recheck(policy, now_seconds())?;
