@@ -18,8 +18,9 @@
 //! - an entry answers until the earlier of the token's own expiry (the library refuses a token
 //!   after its `expiresAt`) and `ACCESS_TOKEN_MEMO_SECONDS` after the check (default 30, at most
 //!   60: Workers KV may itself show a deletion in other locations up to 60 s late, so a revoked
-//!   token is never usable longer than KV alone allows; RFC 7009 §2 and RFC 7662 §4 both allow
-//!   for such a propagation delay);
+//!   token is never usable longer than KV alone allows. RFC 7009 §2.1 allows such a
+//!   propagation delay and asks implementations to keep it short; RFC 7662 §4 weighs caching a
+//!   token's check against revocation the same way, never past the token's expiry);
 //! - every event in this isolate that may revoke a token forgets the whole memo at once
 //!   ([`forget_all`]): any `POST /token` (RFC 7009 revocation, a replayed code, the upstream
 //!   `invalid_grant` that ends a grant), `/callback` (the library may revoke the client's
