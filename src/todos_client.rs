@@ -217,10 +217,10 @@ impl<'a> TodosClient<'a> {
         let timeout_ms = self.settings.timeout_ms;
         let (binding, url) = match &self.settings.url {
             Some(base) => (None, format!("{base}{}", call.path)),
-            None => match self.env.service(TODOS_API_BINDING) {
+            None => match crate::bindings::service_binding(self.env, TODOS_API_BINDING) {
                 // The host of a Service Binding URL is ignored; the path is what the API routes on.
-                Ok(fetcher) => (Some(fetcher), format!("https://todos-api{}", call.path)),
-                Err(_) => {
+                Some(binding) => (Some(binding), format!("https://todos-api{}", call.path)),
+                None => {
                     return Err(TodosError::Unreachable(format!(
                         "neither {TODOS_API_BINDING} nor {TODOS_API_URL_VAR} is configured"
                     )));
@@ -237,7 +237,7 @@ impl<'a> TodosClient<'a> {
             headers.push(("Content-Type", "application/json"));
         }
         let answer = fetch_text(
-            binding.as_ref(),
+            binding,
             call.method.as_str(),
             &url,
             &headers,
