@@ -852,6 +852,28 @@ pub fn token_auth(ctx: &Context) -> Result<TokenAuth, String> {
     })
 }
 
+/// The property of `ctx` that carries, from [`crate::fetch`] to `api_fetch` through the provider
+/// (which hands its `ctx` on), the token memo's epoch when the request arrived.
+const MEMO_EPOCH: &str = "tokenMemoEpoch";
+
+/// Notes on `ctx` the token memo's epoch at the request's arrival (`token_memo`).
+pub fn note_memo_epoch(ctx: &worker::worker_sys::Context, epoch: u64) {
+    let _ = Reflect::set(
+        ctx.as_ref(),
+        &MEMO_EPOCH.into(),
+        &JsValue::from(epoch as f64),
+    );
+}
+
+/// The epoch [`note_memo_epoch`] noted on `ctx`, if any.
+pub fn noted_memo_epoch(ctx: &Context) -> Option<u64> {
+    let js_ctx: &JsValue = ctx.as_ref().as_ref();
+    get(js_ctx, MEMO_EPOCH)
+        .as_f64()
+        .filter(|epoch| epoch.is_finite() && *epoch >= 0.0)
+        .map(|epoch| epoch as u64)
+}
+
 /// The options `tokenExchangeCallback` receives, and its `env`: the ids and scopes field by field,
 /// the grant's props (the one nested value) through [`from_js`].
 pub fn token_exchange_options(

@@ -229,12 +229,17 @@ pub fn fetch(
     }
     let url = request.url();
     let path = path_of(&url);
-    if let Some(caller) = remembered_caller(&request, &url, path) {
-        return future_to_promise(async move {
-            remembered_fetch(request, env, caller)
-                .await
-                .map(JsValue::from)
-        });
+    if is_mcp_call(&request, path) {
+        if let Some(caller) = remembered_caller(&request, &url) {
+            return future_to_promise(async move {
+                remembered_fetch(request, env, caller)
+                    .await
+                    .map(JsValue::from)
+            });
+        }
+        // Not remembered: the provider checks the token, and `api_fetch` may remember its verdict
+        // unless everything was forgotten in the meantime.
+        bindings::note_memo_epoch(&ctx, token_memo::epoch());
     }
     if path == endpoints::TOKEN && request.method() == "POST" {
         return future_to_promise(async move {
@@ -248,13 +253,14 @@ pub fn fetch(
         .unwrap_or_else(|e| Promise::reject(&JsValue::from_str(&e)))
 }
 
-/// The caller remembered for this request's bearer token (`token_memo`), when it is a request
-/// to an MCP path (not a CORS preflight, which the provider answers) on the origin the token was
-/// accepted on.
-fn remembered_caller(request: &web_sys::Request, url: &str, path: &str) -> Option<Rc<Caller>> {
-    if !endpoints::MCP_PATHS.contains(&path) || request.method() == "OPTIONS" {
-        return None;
-    }
+/// Whether this is a call to an MCP path (not a CORS preflight, which the provider answers).
+fn is_mcp_call(request: &web_sys::Request, path: &str) -> bool {
+    endpoints::MCP_PATHS.contains(&path) && request.method() != "OPTIONS"
+}
+
+/// The caller remembered for this MCP call's bearer token (`token_memo`), when the token was
+/// accepted on this origin.
+fn remembered_caller(request: &web_sys::Request, url: &str) -> Option<Rc<Caller>> {
     let authorization = request.headers().get("Authorization").ok()??;
     let origin = &url[..path_span(url)?.0];
     token_memo::recall(&authorization, origin, now_seconds())
@@ -407,18 +413,23 @@ pub async fn api_fetch(
             scopes: auth.scope,
         });
         let url = request.url();
-        if let (Some(expires_at), Ok(Some(authorization)), Some((path_start, _))) = (
+        if let (Some(expires_at), Some(arrived_in), Ok(Some(authorization)), Some((start, _))) = (
             auth.expires_at,
+            bindings::noted_memo_epoch(&ctx),
             request.headers().get("Authorization"),
             path_span(&url),
         ) {
+            let check = token_memo::Check {
+                caller: Rc::clone(&caller),
+                expires_at,
+                at: now_seconds(),
+                arrived_in,
+            };
             token_memo::with_memo(|memo| {
                 memo.remember(
                     &authorization,
-                    &url[..path_start],
-                    Rc::clone(&caller),
-                    expires_at,
-                    now_seconds(),
+                    &url[..start],
+                    check,
                     config.access_token_memo_seconds,
                 );
             });

@@ -24,7 +24,11 @@
 //! - every event in this isolate that may revoke a token forgets the whole memo at once
 //!   ([`forget_all`]): any `POST /token` (RFC 7009 revocation, a replayed code, the upstream
 //!   `invalid_grant` that ends a grant), `/callback` (the library may revoke the client's
-//!   earlier grants), a revocation from `/account` or the operators' API, the purge.
+//!   earlier grants), a revocation from `/account` or the operators' API, the purge;
+//! - a check that began before such an event is not remembered when it ends after it: each
+//!   forgetting starts a new epoch, a request notes the epoch it arrived in ([`epoch`]), and
+//!   [`Memo::remember`] refuses a verdict from an earlier one (the library may have read the token
+//!   record just before the revocation deleted it).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -49,10 +53,25 @@ pub struct Accepted {
     origin: String,
 }
 
+/// One check by the library that accepted a token.
+#[derive(Debug)]
+pub struct Check {
+    /// Who is calling, as the check found it.
+    pub caller: Rc<Caller>,
+    /// When the token expires (`ctx.auth.expiresAt`), seconds since the epoch.
+    pub expires_at: i64,
+    /// When the check was made, seconds since the epoch.
+    pub at: i64,
+    /// The memo's epoch when the request arrived ([`epoch`]).
+    pub arrived_in: u64,
+}
+
 /// The memo, apart from the isolate and its clock, so that its rules run in host tests.
 #[derive(Debug)]
 pub struct Memo {
     table: TokenCache<Accepted>,
+    /// How many times everything was forgotten.
+    epoch: u64,
 }
 
 impl Memo {
@@ -60,7 +79,13 @@ impl Memo {
     pub fn new(capacity: usize) -> Self {
         Self {
             table: TokenCache::new(capacity),
+            epoch: 0,
         }
+    }
+
+    /// The current epoch: a request notes it when it arrives, to hand it to [`Memo::remember`].
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The caller remembered for the bearer token of `authorization` on `origin`, if any is
@@ -71,22 +96,21 @@ impl Memo {
         (accepted.origin == origin).then(|| Rc::clone(&accepted.caller))
     }
 
-    /// Remembers that the library accepted the bearer token of `authorization` on `origin` at
-    /// `now`, for a token that expires at `expires_at`: answered until the earlier of that and
-    /// `memo_seconds` from now (0: not remembered).
-    pub fn remember(
-        &mut self,
-        authorization: &str,
-        origin: &str,
-        caller: Rc<Caller>,
-        expires_at: i64,
-        now: i64,
-        memo_seconds: u32,
-    ) {
+    /// Remembers what the library concluded about the bearer token of `authorization` on
+    /// `origin`: answered until the earlier of the token's expiry and `memo_seconds` after the
+    /// check (0: not remembered), and not at all if everything was forgotten since the request
+    /// arrived.
+    pub fn remember(&mut self, authorization: &str, origin: &str, check: Check, memo_seconds: u32) {
         let Some(token) = bearer_token(authorization).filter(|t| t.len() <= MAX_TOKEN_BYTES) else {
             return;
         };
-        if memo_seconds == 0 || expires_at < now {
+        let Check {
+            caller,
+            expires_at,
+            at: now,
+            arrived_in,
+        } = check;
+        if memo_seconds == 0 || expires_at < now || arrived_in != self.epoch {
             return;
         }
         let until = expires_at.min(now + i64::from(memo_seconds));
@@ -97,9 +121,10 @@ impl Memo {
         self.table.insert(token, Rc::new(accepted), until, now);
     }
 
-    /// Forgets every token.
+    /// Forgets every token, and starts a new epoch.
     pub fn clear(&mut self) {
         self.table.clear();
+        self.epoch += 1;
     }
 
     /// How many tokens are remembered.
@@ -120,6 +145,11 @@ thread_local! {
 /// [`Memo::recall`] on this isolate's memo.
 pub fn recall(authorization: &str, origin: &str, now: i64) -> Option<Rc<Caller>> {
     MEMO.with_borrow(|memo| memo.recall(authorization, origin, now))
+}
+
+/// The epoch of this isolate's memo ([`Memo::epoch`]).
+pub fn epoch() -> u64 {
+    MEMO.with_borrow(Memo::epoch)
 }
 
 /// Runs `change` on this isolate's memo ([`Memo::remember`]).
@@ -193,17 +223,20 @@ mod tests {
         })
     }
 
+    fn check_at(expires_at: i64, arrived_in: u64) -> Check {
+        Check {
+            caller: caller("alice"),
+            expires_at,
+            at: NOW,
+            arrived_in,
+        }
+    }
+
     fn memo_with(token: &str, expires_at: i64, memo_seconds: u32) -> Memo {
         let mut memo = Memo::new(8);
         let header = format!("Bearer {token}");
-        memo.remember(
-            &header,
-            ORIGIN,
-            caller("alice"),
-            expires_at,
-            NOW,
-            memo_seconds,
-        );
+        let check = check_at(expires_at, memo.epoch());
+        memo.remember(&header, ORIGIN, check, memo_seconds);
         memo
     }
 
@@ -293,6 +326,21 @@ mod tests {
     fn oversize_tokens_are_neither_remembered_nor_looked_up() {
         let long = "x".repeat(MAX_TOKEN_BYTES + 1);
         assert!(memo_with(&long, NOW + 3600, 30).is_empty());
+    }
+
+    #[test]
+    fn a_check_that_began_before_a_forgetting_is_not_remembered() {
+        let mut memo = Memo::new(8);
+        let header = format!("Bearer {TOKEN}");
+        let arrived_in = memo.epoch();
+        // A revocation lands while the library is checking the token.
+        memo.clear();
+        memo.remember(&header, ORIGIN, check_at(NOW + 3600, arrived_in), 30);
+        assert!(memo.is_empty());
+        // A request that arrived after it is remembered.
+        let later = memo.epoch();
+        memo.remember(&header, ORIGIN, check_at(NOW + 3600, later), 30);
+        assert_eq!(memo.len(), 1);
     }
 
     #[test]
