@@ -63,13 +63,12 @@ pub async fn authenticate(
     // Verified before in this isolate, under the key set in use now: the claims are checked
     // again (expiry above all), the signature is not. A token too large to be valid is not even
     // looked up (it is refused, unread, by `UnverifiedToken::parse`).
+    let now = now_seconds();
     let known = (raw.len() <= jwt::MAX_TOKEN_BYTES)
-        .then(|| {
-            VERIFIED.with_borrow(|cache| cache.get(raw, now_seconds(), jwks::usable_generation))
-        })
+        .then(|| VERIFIED.with_borrow(|cache| cache.get(raw, now, jwks::usable_generation)))
         .flatten();
     if let Some(known) = known {
-        known.recheck(policy, now_seconds())?;
+        known.recheck(policy, now)?;
         return Ok(known);
     }
 
