@@ -7,7 +7,7 @@
 //! after one such check, this isolate answers the same token from memory, with the props and
 //! token facts the check produced ([`Caller`]).
 //!
-//! The rules (SECURITY.md, "Remembered access tokens"):
+//! The rules (SECURITY.md: the attacks on remembered tokens, and the residual risk they leave):
 //! - an entry is made only in `api_fetch`, which the library calls after it accepted the token for
 //!   this resource (found, not expired, bound to this origin: RFC 6750 §3.1, RFC 8707 §2), so
 //!   what an attacker sends cannot enter the memo;
@@ -42,7 +42,7 @@ use crate::grant::Caller;
 pub const CAPACITY: usize = 256;
 
 /// Longer bearer values are not looked up or remembered: the library's tokens are three short
-/// parts (`user:grant:secret`), and hashing a long header on every request buys nothing.
+/// parts (`user:grant:secret`), and fingerprinting a long header on every request buys nothing.
 pub const MAX_TOKEN_BYTES: usize = 1024;
 
 /// What one check of the library concluded.
