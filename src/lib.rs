@@ -123,6 +123,11 @@ pub fn path_of(url: &str) -> &str {
     path_span(url).map_or("/", |(start, end)| &url[start..end])
 }
 
+/// `scheme://host[:port]` of an absolute request URL: everything before its path.
+fn origin_of(url: &str) -> Option<&str> {
+    path_span(url).map(|(start, _)| &url[..start])
+}
+
 /// Where the path of `url` starts and ends, if it has one (see [`path_of`]).
 fn path_span(url: &str) -> Option<(usize, usize)> {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
@@ -262,8 +267,7 @@ fn is_mcp_call(request: &web_sys::Request, path: &str) -> bool {
 /// accepted on this origin.
 fn remembered_caller(request: &web_sys::Request, url: &str) -> Option<Rc<Caller>> {
     let authorization = request.headers().get("Authorization").ok()??;
-    let origin = &url[..path_span(url)?.0];
-    token_memo::recall(&authorization, origin, now_seconds())
+    token_memo::recall(&authorization, origin_of(url)?, now_seconds())
 }
 
 /// Serves a request whose token was remembered: the API handler's work with the remembered
@@ -413,11 +417,11 @@ pub async fn api_fetch(
             scopes: auth.scope,
         });
         let url = request.url();
-        if let (Some(expires_at), Some(arrived_in), Ok(Some(authorization)), Some((start, _))) = (
+        if let (Some(expires_at), Some(arrived_in), Ok(Some(authorization)), Some(origin)) = (
             auth.expires_at,
             bindings::noted_memo_epoch(&ctx),
             request.headers().get("Authorization"),
-            path_span(&url),
+            origin_of(&url),
         ) {
             let check = token_memo::Check {
                 caller: Rc::clone(&caller),
@@ -428,7 +432,7 @@ pub async fn api_fetch(
             token_memo::with_memo(|memo| {
                 memo.remember(
                     &authorization,
-                    &url[..start],
+                    origin,
                     check,
                     config.access_token_memo_seconds,
                 );

@@ -91,7 +91,7 @@ impl Memo {
     /// The caller remembered for the bearer token of `authorization` on `origin`, if any is
     /// still answered at `now` (seconds).
     pub fn recall(&self, authorization: &str, origin: &str, now: i64) -> Option<Rc<Caller>> {
-        let token = bearer_token(authorization).filter(|t| t.len() <= MAX_TOKEN_BYTES)?;
+        let token = memo_key(authorization)?;
         let accepted = self.table.get(token, now)?;
         (accepted.origin == origin).then(|| Rc::clone(&accepted.caller))
     }
@@ -101,7 +101,7 @@ impl Memo {
     /// check (0: not remembered), and not at all if everything was forgotten since the request
     /// arrived.
     pub fn remember(&mut self, authorization: &str, origin: &str, check: Check, memo_seconds: u32) {
-        let Some(token) = bearer_token(authorization).filter(|t| t.len() <= MAX_TOKEN_BYTES) else {
+        let Some(token) = memo_key(authorization) else {
             return;
         };
         let Check {
@@ -160,6 +160,11 @@ pub fn with_memo<R>(change: impl FnOnce(&mut Memo) -> R) -> R {
 /// Forgets every token this isolate remembers: called after anything that may have revoked one.
 pub fn forget_all() {
     with_memo(Memo::clear);
+}
+
+/// The key an `Authorization` header is remembered under: its bearer token, unless oversize.
+fn memo_key(authorization: &str) -> Option<&str> {
+    bearer_token(authorization).filter(|token| token.len() <= MAX_TOKEN_BYTES)
 }
 
 /// The token of an `Authorization` header, exactly as the library's `/^Bearer[\t ]+([^\s,]+)$/i`

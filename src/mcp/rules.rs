@@ -333,8 +333,10 @@ pub fn wants_event_stream_only(accept: Option<&str>) -> bool {
 }
 
 #[cfg(test)]
-mod cors_tests {
-    use super::provider_cors_headers;
+mod tests {
+    use super::*;
+    use crate::mcp::jsonrpc::parse_message;
+    use ProtocolVersion as V;
 
     #[test]
     fn provider_cors_headers_fill_what_is_missing_and_extend_lists() {
@@ -365,13 +367,6 @@ mod cors_tests {
             Some("Mcp-Session-Id, WWW-Authenticate, Retry-After")
         );
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::mcp::jsonrpc::parse_message;
-    use ProtocolVersion as V;
 
     fn headers(version: Option<&str>, method: Option<&str>, name: Option<&str>) -> McpHeaders {
         McpHeaders {

@@ -97,12 +97,6 @@ impl<T> TokenCache<T> {
         });
     }
 
-    /// Forgets every token for which `keep` answers false (it sees the token and its value).
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &T) -> bool) {
-        self.entries
-            .retain(|entry| keep(&entry.token, &entry.value));
-    }
-
     /// Forgets every token.
     pub fn clear(&mut self) {
         self.entries.clear();
@@ -193,16 +187,10 @@ mod tests {
     }
 
     #[test]
-    fn retain_and_clear_forget_tokens() {
+    fn clear_forgets_every_token() {
         let mut cache = TokenCache::new(8);
         cache.insert("u1:g1:a", Rc::new(1), NOW + 600, NOW);
-        cache.insert("u1:g2:b", Rc::new(2), NOW + 600, NOW);
         cache.insert("u2:g3:c", Rc::new(3), NOW + 600, NOW);
-        cache.retain(|token, _| !token.starts_with("u1:g1:"));
-        assert!(cache.get("u1:g1:a", NOW).is_none());
-        assert_eq!(cache.len(), 2);
-        cache.retain(|_, value| *value != 3);
-        assert_eq!(cache.len(), 1);
         cache.clear();
         assert!(cache.is_empty());
     }
