@@ -27,13 +27,23 @@ pub struct TokenCache<T> {
     capacity: usize,
 }
 
-#[derive(Debug)]
 struct Entry<T> {
     fingerprint: u64,
     token: Box<str>,
     value: Rc<T>,
     /// Seconds since the epoch after which the entry is not answered.
     until: i64,
+}
+
+/// Written by hand so that a token never reaches a log through `{:?}`.
+impl<T: std::fmt::Debug> std::fmt::Debug for Entry<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("token", &"[redacted]")
+            .field("value", &self.value)
+            .field("until", &self.until)
+            .finish()
+    }
 }
 
 /// FNV-1a: a fast filter before the full comparison (not a security boundary: a collision only
@@ -184,6 +194,13 @@ mod tests {
         }
         assert!(cache.get("t99", NOW).is_some());
         assert!(cache.get("t91", NOW).is_none());
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_token() {
+        let mut cache = TokenCache::new(2);
+        cache.insert("secret-token-value", Rc::new(1), NOW + 60, NOW);
+        assert!(!format!("{cache:?}").contains("secret-token-value"));
     }
 
     #[test]
