@@ -411,7 +411,6 @@ function snapshot() {
  * makes one operation, as the scenarios do: the first KV read of a request costs the runtime more
  * than the average over a loop of ten (0.66 against 0.42 ms in one run), which would understate it.
  */
-const PROBE_OPS = 1;
 
 function probeScenarios(probe) {
   const groups = () => ({ probe: workerdPids(probe.child.pid, { runtimeOnly: true }) });
@@ -431,9 +430,9 @@ function probeScenarios(probe) {
   return [
     { name: 'probe:refreshKv', call: refreshKv, groups },
     { name: 'probe:request', call: call('op=none'), groups },
-    { name: 'probe:kvGet', call: call(`op=get&n=${PROBE_OPS}`), groups },
-    { name: 'probe:kvPut', call: call(`op=put&n=${PROBE_OPS}`), groups },
-    { name: 'probe:bindingFetch', call: call(`op=fetch&n=${PROBE_OPS}`), groups },
+    { name: 'probe:kvGet', call: call('op=get&n=1'), groups },
+    { name: 'probe:kvPut', call: call('op=put&n=1'), groups },
+    { name: 'probe:bindingFetch', call: call('op=fetch&n=1'), groups },
   ];
 }
 

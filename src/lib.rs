@@ -226,15 +226,19 @@ pub fn fetch(
     ctx: worker::worker_sys::Context,
     provider: JsValue,
 ) -> Promise {
-    if let Err(error) = load_config(&env) {
-        return match AppError::Config(error).into_response() {
-            Ok(response) => Promise::resolve(&JsValue::from(web_sys::Response::from(response))),
-            Err(e) => Promise::reject(&JsValue::from_str(&e.to_string())),
-        };
-    }
+    let memo_on = match load_config(&env) {
+        Ok(config) => config.access_token_memo_seconds > 0,
+        Err(error) => {
+            return match AppError::Config(error).into_response() {
+                Ok(response) => Promise::resolve(&JsValue::from(web_sys::Response::from(response))),
+                Err(e) => Promise::reject(&JsValue::from_str(&e.to_string())),
+            };
+        }
+    };
     let url = request.url();
     let path = path_of(&url);
-    if is_mcp_call(&request, path) {
+    // With the memo off (`ACCESS_TOKEN_MEMO_SECONDS=0`) nothing is looked up or noted.
+    if memo_on && is_mcp_call(&request, path) {
         if let Some(caller) = remembered_caller(&request, &url) {
             return future_to_promise(async move {
                 remembered_fetch(request, env, caller)
@@ -292,6 +296,16 @@ async fn remembered_fetch(
     let existing = response.headers();
     let set = mcp::rules::provider_cors_headers(&origin, |name| existing.get(name).ok().flatten());
     bindings::with_headers(response, &set).map_err(|e| JsValue::from_str(&e))
+}
+
+/// Remembers what the provider's check of this request's token concluded ([`token_memo`]).
+fn remember(request: &web_sys::Request, check: token_memo::Check, memo_seconds: u32) {
+    let url = request.url();
+    if let (Ok(Some(authorization)), Some(origin)) =
+        (request.headers().get("Authorization"), origin_of(&url))
+    {
+        token_memo::with_memo(|memo| memo.remember(&authorization, origin, check, memo_seconds));
+    }
 }
 
 /// Whole seconds since the Unix epoch, as the provider counts them for `expiresAt`.
@@ -416,27 +430,17 @@ pub async fn api_fetch(
             client_id: auth.client_id.unwrap_or_default(),
             scopes: auth.scope,
         });
-        let url = request.url();
-        if let (Some(expires_at), Some(arrived_in), Ok(Some(authorization)), Some(origin)) = (
-            auth.expires_at,
-            bindings::noted_memo_epoch(&ctx),
-            request.headers().get("Authorization"),
-            origin_of(&url),
-        ) {
+        // `fetch` notes the epoch only when the memo is on: otherwise nothing more is read.
+        if let (Some(arrived_in), Some(expires_at)) =
+            (bindings::noted_memo_epoch(&ctx), auth.expires_at)
+        {
             let check = token_memo::Check {
                 caller: Rc::clone(&caller),
                 expires_at,
                 at: now_seconds(),
                 arrived_in,
             };
-            token_memo::with_memo(|memo| {
-                memo.remember(
-                    &authorization,
-                    origin,
-                    check,
-                    config.access_token_memo_seconds,
-                );
-            });
+            remember(&request, check, config.access_token_memo_seconds);
         }
         mcp::serve(Request::from(request), &env, &caller, &config.mcp)
             .await
