@@ -412,7 +412,7 @@ function snapshot() {
  * than the average over a loop of ten (0.66 against 0.42 ms in one run), which would understate it.
  */
 
-function probeScenarios(probe) {
+function probeScenarios(probe, upstreamToken) {
   const groups = () => ({ probe: workerdPids(probe.child.pid, { runtimeOnly: true }) });
   const call = (query) => async () => {
     const response = await fetch(`http://127.0.0.1:${probe.port}/?${query}`);
@@ -427,7 +427,13 @@ function probeScenarios(probe) {
     });
     await expectOk(response, 'runtime probe op=refresh-kv');
   };
+  // The floor's request, with the floor's token, answered by the ToDos API's route in plain JS.
+  const todos = async () => {
+    const response = await fetch(`http://127.0.0.1:${probe.port}/?op=todos`, { headers: { authorization: `Bearer ${upstreamToken}` } });
+    if (!(await expectOk(response, 'runtime probe op=todos')).includes('"todos"')) throw new Error('runtime probe op=todos: no todos');
+  };
   return [
+    { name: 'probe:todos', call: todos, groups },
     { name: 'probe:refreshKv', call: refreshKv, groups },
     { name: 'probe:request', call: call('op=none'), groups },
     { name: 'probe:kvGet', call: call('op=get&n=1'), groups },
@@ -448,6 +454,8 @@ function probeFigures(measured) {
     bindingFetch: perOp('bindingFetch'),
     refreshKvP50: measured['probe:refreshKv'].p50,
     refreshKvCpu: perCall('refreshKv'),
+    todosJs: perCall('todos'),
+    todosJsP50: measured['probe:todos'].p50,
   };
 }
 
@@ -552,7 +560,21 @@ async function main() {
       { name: 'refresh-upstream', label: 'refresh grant, upstream token near expiry (IdP refresh)', chains: chainsOnce(short), groups: shortGroups },
     ];
 
-    const probes = probeScenarios(probe);
+    // op=todos of the probe: the floor's route in plain JS, trusting the same issuer's keys and
+    // reading the same list (the floor's answer is the stored list, written the same way).
+    const discovery = await (await fetch(new URL('.well-known/openid-configuration', main.idp.issuer))).json();
+    const jwks = await (await fetch(discovery.jwks_uri)).json();
+    const list = await expectOk(await fetch(`${todosUrl}/api/todos`, { headers: { authorization: `Bearer ${upstream.access_token}` } }), 'GET /api/todos');
+    const { sub } = JSON.parse(Buffer.from(upstream.access_token.split('.')[1], 'base64url').toString());
+    await expectOk(
+      await fetch(`http://127.0.0.1:${probe.port}/?op=seed-todos`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ issuer: main.idp.issuer, audience: main.idp.config.audience, jwks, sub, list }),
+      }),
+      'runtime probe op=seed-todos',
+    );
+    const probes = probeScenarios(probe, upstream.access_token);
     for (let round = 1; round <= ROUNDS; round++) {
       // The sequential calls of every scenario, block by block in turn (a refresh scenario runs
       // its own chain of rotated tokens); then each scenario's concurrent load on its own.
@@ -586,7 +608,8 @@ async function main() {
       log(
         `round ${round} runtime probe: request ${figures.runtime.request.toFixed(2)} ms, KV get ${figures.runtime.kvGet.toFixed(3)} ms, ` +
           `KV put ${figures.runtime.kvPut.toFixed(3)} ms, Service Binding request ${figures.runtime.bindingFetch.toFixed(3)} ms of CPU; ` +
-          `the refresh's KV calls alone p50 ${figures.runtime.refreshKvP50.toFixed(2)} ms, ${figures.runtime.refreshKvCpu.toFixed(2)} ms of CPU`,
+          `the refresh's KV calls alone p50 ${figures.runtime.refreshKvP50.toFixed(2)} ms, ${figures.runtime.refreshKvCpu.toFixed(2)} ms of CPU; ` +
+          `the floor's route in plain JS p50 ${figures.runtime.todosJsP50.toFixed(2)} ms, ${figures.runtime.todosJs.toFixed(2)} ms of CPU`,
       );
       results.rounds.push(figures);
     }
@@ -733,7 +756,13 @@ function report(results) {
       `What the local runtime charges by itself (runtime-process CPU, ms, measured in each round, block by block between the scenarios, on a plain JS worker in the same workerd, \`scripts/runtime-probe/\`): ` +
         `an answered request ${probe('request')}; what one operation adds to it: a KV read ${probe('kvGet')}, a KV write ${probe('kvPut')}, ` +
         `an outgoing Service Binding request to the ToDos API, answer read (caller's side only) ${probe('bindingFetch')}. ` +
-        `A plain JS worker doing the floor's work (one request, one KV read) thus costs the runtime ${cell(rounds.map((r) => r.runtime.request + r.runtime.kvGet))} ms. ` +
+        `One request and one KV read, the runtime's part of the floor, thus cost ${cell(rounds.map((r) => r.runtime.request + r.runtime.kvGet))} ms. ` +
+        (rounds.every((r) => r.runtime.todosJs !== undefined)
+          ? `The floor's whole route written as plain JS (\`op=todos\`: the same request with the same bearer token, its RS256 signature checked with WebCrypto once per token and isolate, ` +
+            `its claims and scope on every call, the same list read from KV, parsed and written back with the same headers) costs the runtime ${cell(rounds.map((r) => r.runtime.todosJs))} ms ` +
+            `per request at ${cell(rounds.map((r) => r.runtime.todosJsP50))} ms p50, where the ToDos API (Rust → Wasm) costs ${cell(rounds.map((r) => r.floor.cpuPerRequest.todosRuntime))} ms ` +
+            `at ${cell(rounds.map((r) => r.floor.p50))} ms p50: the ToDos API ÷ plain JS, CPU ${cell(rounds.map((r) => r.floor.cpuPerRequest.todosRuntime / r.runtime.todosJs))}. `
+          : '') +
         (TOKEN_MEMO_SECONDS > 0
           ? 'The floor pays one request and one read; an MCP tool call one request and an outgoing request (the token record\'s read only when the token is not remembered); '
           : 'The floor pays one request and one read; an MCP tool call one request, the OAuth library\'s read of the token record and an outgoing request; ') +
