@@ -6,7 +6,7 @@
 // failed test run leaves nothing listening.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,16 +52,46 @@ for (const signal of ['SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now, for a server started a moment later.
+ * Chosen below the kernel's ephemeral range (`ip_local_port_range`): a port the kernel handed out
+ * for port 0 could be handed out again, between this check and the server's bind, to any process
+ * that binds port 0, and `wrangler dev` restarts its `workerd`s, which bind their internal
+ * listeners that way, whenever the dev registry changes (a worker starting). A health check of the
+ * new worker would then reach another worker's listener. Ports handed out by this process are not
+ * handed out again.
+ */
+export async function freePort() {
+  const low = 20_000;
+  const high = ephemeralLow() - 1;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port in ${low}–${high}`);
+}
+
+const handedOut = new Set();
+
+/** The first port of the kernel's ephemeral range (Linux; 32768, its default, elsewhere). */
+function ephemeralLow() {
+  try {
+    const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(first) && first > 21_000) return first;
+  } catch {
+    // not Linux
+  }
+  return 32_768;
+}
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
