@@ -52,6 +52,8 @@ for (const signal of ['SIGTERM', 'SIGHUP']) {
   });
 }
 
+const handedOut = new Set();
+
 /**
  * A TCP port on 127.0.0.1 that nothing listens on right now, for a server started a moment later.
  * Chosen below the kernel's ephemeral range (`ip_local_port_range`): a port the kernel handed out
@@ -72,8 +74,6 @@ export async function freePort() {
   }
   throw new Error(`no free port in ${low}–${high}`);
 }
-
-const handedOut = new Set();
 
 /** The first port of the kernel's ephemeral range (Linux; 32768, its default, elsewhere). */
 function ephemeralLow() {
