@@ -7,7 +7,8 @@
 //   yardstick        GET /api/health on the ToDos API: no token, no KV; what a request costs the
 //                    runtime itself at that moment (the machine's speed varies: compare with it)
 //   list-todos /mcp  tools/call list-todos over Streamable HTTP
-//   list-todos /sse  the same over the legacy HTTP+SSE transport (POST, answer on the stream)
+//   list-todos /sse  the same over the legacy HTTP+SSE transport (POST, answer on the stream;
+//                    timed to the answer, when a client's call resolves; the POST's 202 apart)
 //   whoami /mcp      tools/call whoami (no upstream call)
 //   refresh          refresh-token grants at /token, each with the rotated token: one stack whose
 //                    upstream token has most of its life (no IdP call), one whose upstream token
@@ -206,8 +207,9 @@ function mcpToolCall(mcpOrigin, token, name) {
 
 function sseToolCall(session, name) {
   return async () => {
-    const message = await session.request('tools/call', { name, arguments: {} });
+    const { message, answeredAt } = await session.request('tools/call', { name, arguments: {} });
     if (!message.result || message.result.isError) throw new Error(`SSE tools/call ${name}: ${JSON.stringify(message).slice(0, 200)}`);
+    return { answeredAt };
   };
 }
 
@@ -562,7 +564,7 @@ async function main() {
       { name: 'floor', label: 'floor: GET /api/todos (ToDos API direct)', call: floorCall(todosUrl, upstream.access_token), groups },
       { name: 'health', label: 'yardstick: GET /api/health (ToDos API direct; no token, no KV)', call: healthCall(todosUrl), groups },
       { name: 'list-mcp', label: 'tools/call list-todos over /mcp', call: mcpToolCall(main.mcpOrigin, user.accessToken, 'list-todos'), groups },
-      { name: 'list-sse', label: 'tools/call list-todos over /sse', call: sseToolCall(sse, 'list-todos'), groups },
+      { name: 'list-sse', label: 'tools/call list-todos over /sse (timed to the answer on the stream)', call: sseToolCall(sse, 'list-todos'), groups },
       { name: 'whoami', label: 'tools/call whoami over /mcp', call: mcpToolCall(main.mcpOrigin, user.accessToken, 'whoami'), groups },
       { name: 'refresh', label: 'refresh grant, upstream token fresh (no IdP call)', chains: chainsOnce(main), groups },
       { name: 'refresh-upstream', label: 'refresh grant, upstream token near expiry (IdP refresh)', chains: chainsOnce(short), groups: shortGroups },
@@ -746,6 +748,15 @@ function report(results) {
     );
   }
   lines.push('');
+  if (rounds.every((r) => r['list-sse'].p50Returned !== undefined)) {
+    lines.push(
+      'Over /sse a call is timed to its answer\'s arrival on the stream, the moment an MCP client\'s call resolves ' +
+        '(the TypeScript SDK\'s `Protocol.request` settles on the stream\'s message and does not await the POST). ' +
+        `The POST's 202, read after the answer and before the next call, took ${cell(col('list-sse', (x) => x.p50Returned))} ms p50, ` +
+        `${cell(rounds.map((r) => r['list-sse'].p50Returned / r.floor.p50))} × the floor's.`,
+    );
+    lines.push('');
+  }
   lines.push(`Refresh with an IdP call ÷ without, p50: ${cell(rounds.map((r) => r['refresh-upstream'].p50 / r.refresh.p50))} (without ÷ with: ${cell(rounds.map((r) => r.refresh.p50 / r['refresh-upstream'].p50))}).`);
   if (rounds.every((r) => r.runtime)) {
     lines.push('');

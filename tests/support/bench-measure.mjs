@@ -117,10 +117,13 @@ export function spread(values) {
  * `blocks` blocks, the scenarios taking turns block by block (in an order that rotates), so that
  * a change in the shared machine's speed falls on every scenario alike. Per scenario: latency
  * quantiles, errors, and the CPU each group of pids spent during its calls, per call. `call`
- * throws on a wrong answer.
+ * throws on a wrong answer. A call that resolves with `{ answeredAt }` (a `performance.now()`
+ * time) is timed to that moment, the caller's answer, and the time to its return is kept apart
+ * (`p50Returned`…): an HTTP+SSE call's answer comes on the stream, and its POST's 202 is read
+ * after it, before the next call.
  */
 export async function interleaved(scenarios, { warmup, count, blocks }) {
-  const state = new Map(scenarios.map((s) => [s.name, { times: [], errors: 0, cpu: {}, calls: 0 }]));
+  const state = new Map(scenarios.map((s) => [s.name, { times: [], returned: [], errors: 0, cpu: {}, calls: 0 }]));
   for (const scenario of scenarios) for (let i = 0; i < warmup; i++) await scenario.call();
   const perBlock = Math.max(1, Math.round(count / blocks));
   for (let block = 0; block < blocks; block++) {
@@ -131,27 +134,32 @@ export async function interleaved(scenarios, { warmup, count, blocks }) {
       const before = Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuMs(pids)]));
       for (let i = 0; i < perBlock; i++) {
         const start = performance.now();
+        let answeredAt;
         try {
-          await scenario.call();
+          answeredAt = (await scenario.call())?.answeredAt;
         } catch (error) {
           mine.errors += 1;
           if (mine.errors === 1) process.stderr.write(`  ${scenario.name}: first error: ${error.message}\n`);
         }
-        mine.times.push(performance.now() - start);
+        const returnedAt = performance.now();
+        mine.times.push((answeredAt ?? returnedAt) - start);
+        if (answeredAt !== undefined) mine.returned.push(returnedAt - start);
       }
       for (const [name, pids] of Object.entries(groups)) mine.cpu[name] = (mine.cpu[name] ?? 0) + cpuMs(pids) - before[name];
       mine.calls += perBlock;
     }
   }
   return Object.fromEntries(
-    [...state].map(([name, { times, errors, cpu, calls }]) => {
+    [...state].map(([name, { times, returned, errors, cpu, calls }]) => {
       times.sort((a, b) => a - b);
+      returned.sort((a, b) => a - b);
       return [name, {
         count: calls,
         errors,
         p50: quantile(times, 0.5),
         p90: quantile(times, 0.9),
         p99: quantile(times, 0.99),
+        ...(returned.length > 0 && { p50Returned: quantile(returned, 0.5), p90Returned: quantile(returned, 0.9) }),
         cpuPerRequest: Object.fromEntries(Object.entries(cpu).map(([group, ms]) => [group, ms / calls])),
       }];
     }),
@@ -196,6 +204,7 @@ export async function openSseSession(origin, token) {
   if (response.status !== 200) throw new Error(`GET /sse: HTTP ${response.status} ${await response.text()}`);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
+  // id → settle(message, arrival time)
   const pending = new Map();
   let endpoint;
   let announce;
@@ -224,7 +233,7 @@ export async function openSseSession(origin, token) {
             announce();
           } else if (event === 'message' && data) {
             const message = JSON.parse(data);
-            pending.get(message.id)?.(message);
+            pending.get(message.id)?.({ message, answeredAt: performance.now() });
             pending.delete(message.id);
           }
         }
@@ -232,12 +241,17 @@ export async function openSseSession(origin, token) {
     } catch {
       // aborted
     }
-    for (const settle of pending.values()) settle(null);
+    for (const settle of pending.values()) settle({ message: null });
   })();
   await announced;
   let nextId = 1;
   return {
-    /** Posts `method`/`params` and resolves with the answer that comes back on the stream. */
+    /**
+     * Posts `method`/`params`; resolves, once the POST's answer is read too, with the message of
+     * the same id that came back on the stream and when it came (`performance.now()`): the moment
+     * an MCP client's call resolves (the TypeScript SDK's `Protocol.request` settles on the
+     * stream's message and does not await its transport's POST).
+     */
     async request(method, params) {
       const id = nextId++;
       const answer = new Promise((resolve) => pending.set(id, resolve));
@@ -251,9 +265,9 @@ export async function openSseSession(origin, token) {
         pending.delete(id);
         throw new Error(`POST ${endpoint}: HTTP ${posted.status}`);
       }
-      const message = await answer;
+      const { message, answeredAt } = await answer;
       if (!message) throw new Error('SSE stream ended');
-      return message;
+      return { message, answeredAt };
     },
     close: () => controller.abort(),
   };
