@@ -635,6 +635,7 @@ async function main() {
       const plan = [
         ['ToDos API during floor (GET /api/todos)', groups().todosRuntime[0], 'todos-api', byName.floor.call],
         ['MCP worker during list-todos over /mcp', groups().mcpRuntime[0], 'mcp-worker', byName['list-mcp'].call],
+        ['MCP worker during list-todos over /sse', groups().mcpRuntime[0], 'mcp-worker', byName['list-sse'].call],
         ['ToDos API during list-todos over /mcp', groups().todosRuntime[0], 'todos-api', byName['list-mcp'].call],
         ['MCP worker during whoami over /mcp', groups().mcpRuntime[0], 'mcp-worker', byName.whoami.call],
         ['MCP worker during refresh (no IdP call)', groups().mcpRuntime[0], 'mcp-worker', await refreshChainOf('refresh')],

@@ -204,7 +204,7 @@ export async function openSseSession(origin, token) {
   if (response.status !== 200) throw new Error(`GET /sse: HTTP ${response.status} ${await response.text()}`);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
-  // id → settle(message, arrival time)
+  // id → settle({ message, answeredAt }): the answer that came on the stream, and when
   const pending = new Map();
   let endpoint;
   let announce;
