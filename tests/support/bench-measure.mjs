@@ -119,7 +119,7 @@ export function spread(values) {
  * quantiles, errors, and the CPU each group of pids spent during its calls, per call. `call`
  * throws on a wrong answer. A call that resolves with `{ answeredAt }` (a `performance.now()`
  * time) is timed to that moment, the caller's answer, and the time to its return is kept apart
- * (`p50Returned`…): an HTTP+SSE call's answer comes on the stream, and its POST's 202 is read
+ * (`p50Returned`): an HTTP+SSE call's answer comes on the stream, and its POST's 202 is read
  * after it, before the next call.
  */
 export async function interleaved(scenarios, { warmup, count, blocks }) {
