@@ -52,10 +52,9 @@ export function ensureNpmPackages() {
     return;
   }
   log('installing npm packages');
-  // `npm install --no-save` installs exactly what package-lock.json pins, like `npm ci`, but
-  // tolerates an optional platform package that the registry no longer serves (a Windows-only
-  // optional dependency of vite, which the MCP Inspector brings), where `npm ci` refuses the lock.
-  run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error']);
+  // `npm ci` installs exactly what package-lock.json pins, and fails rather than resolve anew when
+  // package.json and the lock disagree (tests/install.test.mjs keeps the lock acceptable to it).
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 
 /** Adds the wasm32-unknown-unknown target to the active Rust toolchain when it is missing. */
