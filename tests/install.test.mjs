@@ -1,8 +1,8 @@
 // The npm install a fresh clone makes (`scripts/lib/toolchain.mjs` runs `npm ci`): npm must accept
-// package-lock.json as committed. It refuses a lock that lacks an entry for a package another entry
-// depends on, even an optional one for another platform (vite's Windows-only
-// `napi-windows-process-start-time`), and a lock rewritten where npm left such a package out
-// would break every fresh install. Checked offline, in a copy, with an empty npm cache, installing
+// package-lock.json as committed. npm 11 refuses a lock that lacks an entry for a package another
+// entry depends on, even an optional one for another platform (vite's Windows-only
+// `napi-windows-process-start-time`; npm 10 let it pass), and a lock rewritten where npm left such
+// a package out would break every fresh install. Checked offline, in a copy, with an empty npm cache, installing
 // nothing.
 
 import assert from 'node:assert/strict';
