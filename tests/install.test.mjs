@@ -2,8 +2,8 @@
 // package-lock.json as committed. npm 11 refuses a lock that lacks an entry for a package another
 // entry depends on, even an optional one for another platform (vite's Windows-only
 // `napi-windows-process-start-time`; npm 10 let it pass), and a lock rewritten where npm left such
-// a package out would break every fresh install. Checked offline, in a copy, with an empty npm cache, installing
-// nothing.
+// a package out would break every fresh install. Checked offline, in a copy, with an empty npm
+// cache, installing nothing.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,12 @@ describe('installing the npm packages', () => {
       const result = spawnSync(
         'npm',
         ['ci', '--dry-run', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'],
-        { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_cache: join(dir, 'cache') } },
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 120_000,
+          env: { ...process.env, npm_config_cache: join(dir, 'cache') },
+        },
       );
       assert.equal(result.status, 0, `npm ci refused the lock:\n${result.stderr}`);
     } finally {
