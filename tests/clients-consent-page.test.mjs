@@ -100,7 +100,7 @@ describe('the consent page in Chromium', () => {
     await stack?.stop();
   });
 
-  test('shows the client name, each scope with a checkbox, the resource, the redirect host, Allow and Deny, with no console errors', async () => {
+  test('shows the client name, each scope with a checkbox, the resource, the full redirect URI, Allow and Deny, with no console errors', async () => {
     const page = await browser.newPage();
     const response = await page.goto(authorizeUrl(stack, client.client_id, listener.redirectUri, 'state-shown'));
     assert.equal(response.status(), 200);
@@ -112,7 +112,7 @@ describe('the consent page in Chromium', () => {
     assert.match(await page.title(), new RegExp(CLIENT_NAME), 'client name in the title');
     assert.match(text, /ToDos/, 'the resource is named as the ToDos API / account');
     assert.match(text, new RegExp(stack.mcpOrigin.replace(/[.:/]/g, '\\$&')), 'the resource URL');
-    assert.match(text, /127\.0\.0\.1/, 'the redirect host');
+    assert.ok(text.includes(listener.redirectUri), `the registered redirect URI in full (${listener.redirectUri})`);
     for (const scope of SCOPES) {
       const box = page.locator(`input[type="checkbox"][value="${scope}"]`);
       assert.equal(await box.count(), 1, `one checkbox for ${scope}`);

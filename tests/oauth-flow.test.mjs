@@ -209,6 +209,26 @@ describe('the MCP worker as authorization server', () => {
     assert.equal(location.searchParams.get('iss'), stack.workerUrl);
   });
 
+  test('an upstream outage reaches the client as temporarily_unavailable, an upstream refusal of the server request as server_error', async () => {
+    for (const [upstream, expected] of [['temporarily_unavailable', 'temporarily_unavailable'], ['unauthorized_client', 'server_error']]) {
+      const client = await registerClient(stack.workerUrl);
+      const jar = new CookieJar();
+      const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+      const { handle, scopes } = parseConsent(await page.text());
+      const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
+      // The provider's redirect back, with the error it would send in place of the user's refusal.
+      const callback = await cancelUpstream(jar, new URL(approved.headers.get('location')), stack.workerUrl);
+      callback.searchParams.set('error', upstream);
+      const back = await jar.fetch(callback);
+      assert.equal(back.status, 302, upstream);
+      const location = new URL(back.headers.get('location'));
+      assert.ok(location.href.startsWith(CLIENT_REDIRECT));
+      assert.equal(location.searchParams.get('error'), expected, upstream);
+      assert.equal(location.searchParams.get('state'), 'state-123');
+      assert.equal(location.searchParams.get('code'), null);
+    }
+  });
+
   test('remembered consent skips the page; asking for more brings it back', async () => {
     const client = await registerClient(stack.workerUrl);
     const jar = new CookieJar();
@@ -335,7 +355,8 @@ describe('the MCP worker as authorization server', () => {
     assert.match(cookie, /; Path=\//);
     const html = await response.text();
     assert.ok(html.includes('an app on your computer'), 'loopback warning');
-    assert.ok(html.includes('127.0.0.1'), 'redirect host shown');
+    // MCP security best practices, consent UI: the registered redirect URI, not only its host.
+    assert.ok(html.includes(`<dd>${CLIENT_REDIRECT}</dd>`), 'the redirect URI shown in full');
   });
 });
 

@@ -154,9 +154,11 @@ pub async fn revoke(
     let Some(grant) = owned else {
         return Ok(Revoked::NotFound);
     };
-    api.revoke_grant(&grant.id, user_id).await?;
-    // The grant's access tokens must fail at once in this isolate too.
+    let revoked = api.revoke_grant(&grant.id, user_id).await;
+    // The grant's access tokens must fail at once in this isolate too, also when the revocation
+    // failed part-way: the library may have deleted some of its token records already.
     crate::token_memo::forget_all();
+    revoked?;
     if let Ok(kv) = Kv::from_env(env, OAUTH_KV) {
         let _ = kv.delete(&refreshed_key(&grant.id)).await;
     }

@@ -27,7 +27,10 @@ pub struct ConsentView<'a> {
     pub client_id: &'a str,
     /// A Client ID Metadata Document client's verified domain.
     pub client_domain: Option<&'a str>,
-    pub redirect_host: &'a str,
+    /// The registered redirect URI the authorization code goes to, in full: a host alone would
+    /// hide a path on a shared host or a port on the loopback address (MCP security best
+    /// practices, "Consent UI requirements": show the registered `redirect_uri`).
+    pub redirect_uri: &'a str,
     pub redirect_is_loopback: bool,
     pub scopes: &'a [String],
     /// The protected resource the access is for.
@@ -111,7 +114,7 @@ pub fn consent(view: &ConsentView<'_>) -> String {
     let body = format!(
         "<div class=\"who\"><div class=\"badge\" aria-hidden=\"true\">{initial}</div><div><h1>Allow {name} to access your ToDos account?</h1></div></div>\
          {origin}\
-         <dl class=\"facts\"><div><dt>Access is sent to</dt><dd>{host}</dd></div><div><dt>For</dt><dd>{resource}</dd></div>\
+         <dl class=\"facts\"><div><dt>Access is sent to</dt><dd>{redirect_uri}</dd></div><div><dt>For</dt><dd>{resource}</dd></div>\
          <div><dt>Client ID</dt><dd>{client_id}</dd></div></dl>{loopback}\
          <form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"handle\" value=\"{handle}\">\
          <fieldset><legend>{name} will be able to:</legend>{scope_items}</fieldset>\
@@ -119,7 +122,7 @@ pub fn consent(view: &ConsentView<'_>) -> String {
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
          <button type=\"submit\" class=\"allow\" name=\"decision\" value=\"approve\">Allow</button></div></form>\
          <p class=\"muted\">You will sign in with your identity provider next. You can revoke this access at any time.</p>",
-        host = escape(view.redirect_host),
+        redirect_uri = escape(view.redirect_uri),
         resource = escape(view.resource),
         client_id = escape(view.client_id),
         handle = escape(view.handle),
@@ -158,7 +161,7 @@ mod tests {
             client_name: name,
             client_id: "abc",
             client_domain: None,
-            redirect_host: "localhost",
+            redirect_uri: "http://localhost:6274/oauth/callback?x=\"1\"&y=<2>",
             redirect_is_loopback: true,
             scopes,
             resource: "http://localhost:8788",
@@ -188,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn page_shows_scopes_host_warning_and_both_buttons() {
+    fn page_shows_scopes_full_redirect_uri_warning_and_both_buttons() {
         let scopes = vec!["openid".to_string(), "read:todos".to_string()];
         let html = consent(&view("Inspector", &scopes));
         assert!(html.contains("Read your to-do list"));
@@ -196,7 +199,9 @@ mod tests {
         assert!(html.contains("value=\"openid\" checked disabled"));
         assert!(html.contains("an app on your computer"));
         assert!(html.contains("value=\"approve\"") && html.contains("value=\"deny\""));
-        assert!(!html.contains("http://") || html.contains("http://localhost:8788"));
+        assert!(html.contains(
+            "<dt>Access is sent to</dt><dd>http://localhost:6274/oauth/callback?x=&quot;1&quot;&amp;y=&lt;2&gt;</dd>"
+        ));
         assert!(!html.contains("<link") && !html.contains("<script"));
     }
 }

@@ -64,24 +64,39 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     };
     let idp = Upstream::new(config);
 
-    // The provider declined or failed (RFC 6749 §4.1.2.1): the client hears `access_denied`.
+    // The provider declined or failed (RFC 6749 §4.1.2.1): the client hears which of the two.
     if let Some(upstream_error) = param("error") {
         log::debug!(
             "callback.upstream_error",
             "client_id" => auth.client_id,
             "error" => upstream_error,
         );
-        return back_to_client(
-            &auth,
-            "access_denied",
-            "The identity provider did not sign the user in",
-            headers,
-        );
+        let code = super::client_error_for(&upstream_error);
+        let description = match code {
+            "access_denied" => "The identity provider did not sign the user in",
+            "temporarily_unavailable" => "The identity provider is unavailable",
+            _ => "The identity provider could not sign the user in",
+        };
+        return back_to_client(&auth, code, description, headers);
     }
-    let discovery = idp
-        .discovery()
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    // The state is spent by now: a provider that cannot be reached ends the flow at the client
+    // with an error it can retry on, as a failed code exchange does below (RFC 6749 §4.1.2.1).
+    let discovery = match idp.discovery().await {
+        Ok(discovery) => discovery,
+        Err(cause) => {
+            log::error!(
+                "upstream.unavailable",
+                "client_id" => auth.client_id,
+                "cause" => cause.to_string(),
+            );
+            return back_to_client(
+                &auth,
+                "temporarily_unavailable",
+                "The identity provider is unavailable",
+                headers,
+            );
+        }
+    };
     // RFC 9207 §2.4: when the provider names itself in `iss`, it must be the provider this
     // sign-in went to (mix-up defence, RFC 9700 §4.4).
     if let Some(iss) = param("iss")
@@ -197,8 +212,9 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
+            // The provider's number: saturating, so a huge `expires_in` cannot wrap around.
             expires_at: bindings::now_seconds()
-                + tokens.expires_in.unwrap_or(UNKNOWN_EXPIRY_SECONDS),
+                .saturating_add(tokens.expires_in.unwrap_or(UNKNOWN_EXPIRY_SECONDS)),
             scope: upstream_scope.unwrap_or_else(|| sign_in.scope.clone()),
         },
         user,

@@ -298,6 +298,18 @@ impl<'a> Upstream<'a> {
                         .and_then(Value::as_str)
                         .is_none_or(|u| u == "sig")
                 })
+                // A key published for one algorithm is used with that one only (RFC 8725 §3.1,
+                // RFC 7517 §4.4), and only for what its `key_ops` allow (RFC 7517 §4.3).
+                .filter(|k| {
+                    k.get("alg")
+                        .is_none_or(|alg| alg.as_str() == Some(jwt.header.alg.as_str()))
+                })
+                .filter(|k| {
+                    k.get("key_ops").is_none_or(|ops| {
+                        ops.as_array()
+                            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")))
+                    })
+                })
                 .collect();
             match &jwt.header.kid {
                 Some(kid) => candidates

@@ -139,15 +139,18 @@ pub fn validate_claims(
     }
     // Step 9: not expired (with leeway for clock skew).
     let exp = number_claim(claims, "exp").ok_or(IdTokenError("exp is missing"))?;
-    if exp + LEEWAY_SECONDS <= expected.now {
+    // Saturating throughout: the claims are the provider's numbers, and must not wrap around.
+    if exp.saturating_add(LEEWAY_SECONDS) <= expected.now {
         return Err(IdTokenError("expired"));
     }
     // Step 10: iat present, not in the future, not too old.
     let iat = number_claim(claims, "iat").ok_or(IdTokenError("iat is missing"))?;
-    if iat > expected.now + LEEWAY_SECONDS {
+    if iat > expected.now.saturating_add(LEEWAY_SECONDS) {
         return Err(IdTokenError("iat is in the future"));
     }
-    if expected.nonce.is_some() && iat + MAX_AGE_SECONDS + LEEWAY_SECONDS < expected.now {
+    if expected.nonce.is_some()
+        && iat.saturating_add(MAX_AGE_SECONDS + LEEWAY_SECONDS) < expected.now
+    {
         return Err(IdTokenError("iat is too old"));
     }
     // Step 11: the nonce must be the one this browser's sign-in sent (replay defence, §15.5.2).
@@ -208,6 +211,9 @@ mod tests {
         assert_eq!(user.sub, "auth0|dave");
         assert_eq!(user.email.as_deref(), Some("dave@example.com"));
         assert_eq!(user.email_verified, Some(true));
+        let mut far = claims();
+        far["exp"] = json!(u64::MAX);
+        assert!(validate_claims(&far, &expected()).is_ok(), "no overflow");
     }
 
     #[test]
@@ -219,6 +225,7 @@ mod tests {
         assert!(refused(|c| c["exp"] = json!(NOW - 61)).contains("expired"));
         assert!(refused(|c| c["iat"] = json!(NOW + 120)).contains("future"));
         assert!(refused(|c| c["iat"] = json!(NOW - 3600)).contains("old"));
+        assert!(refused(|c| c["iat"] = json!(u64::MAX)).contains("future"));
         assert!(refused(|c| c["nonce"] = json!("n-2")).contains("nonce"));
         assert!(
             refused(|c| c

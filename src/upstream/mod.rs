@@ -48,9 +48,41 @@ pub fn split_scope(scope: &str) -> Vec<String> {
     scope.split_ascii_whitespace().map(str::to_owned).collect()
 }
 
+/// The error the client hears when the identity provider answered the authorization request
+/// with `error` (RFC 6749 §4.1.2.1). A provider that is down or failing says so, and the client
+/// may retry; the user's refusal, and anything the provider raises about a sign-in it would not
+/// complete (OIDC Core §3.1.2.6: `login_required`, `consent_required`, …), is `access_denied`; a
+/// provider refusing this server's own request (`invalid_request`, `unauthorized_client`,
+/// `invalid_scope`, …) is this server's fault, not the client's: `server_error`.
+pub fn client_error_for(upstream_error: &str) -> &'static str {
+    match upstream_error {
+        "temporarily_unavailable" => "temporarily_unavailable",
+        "access_denied"
+        | "login_required"
+        | "consent_required"
+        | "interaction_required"
+        | "account_selection_required" => "access_denied",
+        _ => "server_error",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_errors_reach_the_client_as_its_own_kind() {
+        assert_eq!(client_error_for("access_denied"), "access_denied");
+        assert_eq!(client_error_for("login_required"), "access_denied");
+        assert_eq!(
+            client_error_for("temporarily_unavailable"),
+            "temporarily_unavailable"
+        );
+        assert_eq!(client_error_for("server_error"), "server_error");
+        assert_eq!(client_error_for("invalid_scope"), "server_error");
+        assert_eq!(client_error_for("unauthorized_client"), "server_error");
+        assert_eq!(client_error_for("<script>"), "server_error");
+    }
 
     #[test]
     fn user_id_has_no_colon_and_is_reversible() {
