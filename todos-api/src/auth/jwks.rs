@@ -8,7 +8,9 @@
 //!   [`MIN_REFRESH_INTERVAL_MS`] however many unknown `kid`s arrive, so forged tokens cannot turn
 //!   this worker into a request amplifier against the issuer;
 //! - while a refresh is in flight, other requests that need it wait for it (polling a timer of
-//!   their own: a request never awaits a promise created by another request);
+//!   their own: a request never awaits a promise created by another request); one still in
+//!   flight after [`IN_FLIGHT_TIMEOUT_MS`] was abandoned with its request, and the next request
+//!   starts another;
 //! - when no usable key can be fetched, the answer is 503 with `Retry-After`, never 500;
 //! - each fetched set is a new generation: tokens remembered as verified (`auth::verified`)
 //!   count only while their key is usable in the generation they were verified under.
@@ -203,7 +205,13 @@ impl<K: Clone> KeyCache<K> {
             .last_refresh
             .map(|(started, state)| (now - started, state));
         let in_flight = matches!(since_refresh, Some((age, RefreshState::InFlight)) if age < IN_FLIGHT_TIMEOUT_MS);
-        let may_refresh = since_refresh.is_none_or(|(age, _)| age >= MIN_REFRESH_INTERVAL_MS);
+        // A refresh whose request went away (the caller hung up or gave up on its deadline) never
+        // finished: the next request may start one at once, rather than every request of a cold
+        // isolate answering 503 until the interval ends. Refreshes still start at most once per
+        // `IN_FLIGHT_TIMEOUT_MS` this way.
+        let abandoned = matches!(since_refresh, Some((_, RefreshState::InFlight))) && !in_flight;
+        let may_refresh =
+            abandoned || since_refresh.is_none_or(|(age, _)| age >= MIN_REFRESH_INTERVAL_MS);
 
         if let Some((_, key)) = self.keys.iter().find(|(id, _)| id == kid) {
             let stale = now - self.keys_fetched_at >= KEY_SET_MAX_AGE_MS;
@@ -512,13 +520,28 @@ mod tests {
         let mut cache = KeyCache::<u8>::default();
         cache.refresh_started(T0);
         assert_eq!(cache.lookup("k1", T0 + 1_000.0), Lookup::Wait);
-        // An abandoned refresh stops blocking and counts as failed.
+        // An abandoned refresh stops blocking, and the next request starts another.
         assert_eq!(
             cache.lookup("k1", T0 + IN_FLIGHT_TIMEOUT_MS),
-            Lookup::Unavailable {
-                retry_after_seconds: 18
-            }
+            Lookup::Refresh
         );
+    }
+
+    #[test]
+    fn an_abandoned_refresh_does_not_shut_out_a_cold_isolate() {
+        let mut cache = KeyCache::<u8>::default();
+        cache.refresh_started(T0);
+        assert_eq!(
+            cache.lookup("k1", T0 + IN_FLIGHT_TIMEOUT_MS - 1.0),
+            Lookup::Wait
+        );
+        let retry = T0 + IN_FLIGHT_TIMEOUT_MS;
+        assert_eq!(cache.lookup("k1", retry), Lookup::Refresh);
+        cache.refresh_started(retry);
+        cache.refresh_succeeded(vec![("k1".to_owned(), 1u8)], retry + 50.0);
+        assert_eq!(cache.lookup("k1", retry + 60.0), Lookup::Found(1));
+        // After a refresh that finished, unknown `kid`s still wait for the whole interval.
+        assert_eq!(cache.lookup("k2", retry + 60.0), Lookup::Unknown);
     }
 
     #[test]
