@@ -47,7 +47,7 @@ pub const STYLE: &str = r#"
 main{background:var(--card);border:1px solid var(--line);border-radius:14px;max-width:480px;width:100%;padding:28px 28px 24px;box-shadow:0 8px 30px rgba(0,0,0,.08)}
 h1{font-size:1.3rem;margin:0 0 6px;line-height:1.3;overflow-wrap:anywhere}p{margin:8px 0}.muted{color:var(--muted);font-size:.92rem}
 .who{display:flex;gap:12px;align-items:center;margin-bottom:14px}.badge{flex:none;width:44px;height:44px;border-radius:10px;background:var(--accent);color:#fff;display:flex;align-items:center;justify-content:center;font-weight:700;font-size:1.2rem}
-.facts{border-top:1px solid var(--line);border-bottom:1px solid var(--line);margin:14px 0;padding:10px 0}.facts div{display:flex;justify-content:space-between;gap:12px;font-size:.92rem;padding:3px 0}.facts dt{color:var(--muted)}.facts dd{margin:0;text-align:right;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
+.facts{border-top:1px solid var(--line);border-bottom:1px solid var(--line);margin:14px 0;padding:10px 0}.facts div{display:flex;justify-content:space-between;gap:12px;font-size:.92rem;padding:3px 0}.facts dt{color:var(--muted)}.facts dd{margin:0;text-align:right;overflow-wrap:anywhere;font-family:ui-monospace,SFMono-Regular,Menlo,monospace}.facts div.uri{display:block}.facts div.uri dd{text-align:left}
 .warn{background:var(--warn-bg);color:var(--warn);border-radius:8px;padding:10px 12px;font-size:.92rem;margin:12px 0}
 fieldset{border:0;padding:0;margin:12px 0}legend{font-weight:600;margin-bottom:6px}label.scope{display:flex;gap:10px;align-items:flex-start;padding:7px 0;border-bottom:1px solid var(--line)}label.scope:last-child{border-bottom:0}
 label.scope input{margin-top:4px}.scope code{font-size:.8rem;color:var(--muted)}.remember{display:flex;gap:8px;align-items:center;font-size:.92rem;margin:10px 0 4px}
@@ -114,7 +114,7 @@ pub fn consent(view: &ConsentView<'_>) -> String {
     let body = format!(
         "<div class=\"who\"><div class=\"badge\" aria-hidden=\"true\">{initial}</div><div><h1>Allow {name} to access your ToDos account?</h1></div></div>\
          {origin}\
-         <dl class=\"facts\"><div><dt>Access is sent to</dt><dd>{redirect_uri}</dd></div><div><dt>For</dt><dd>{resource}</dd></div>\
+         <dl class=\"facts\"><div class=\"uri\"><dt>Access is sent to</dt><dd>{redirect_uri}</dd></div><div><dt>For</dt><dd>{resource}</dd></div>\
          <div><dt>Client ID</dt><dd>{client_id}</dd></div></dl>{loopback}\
          <form method=\"post\" action=\"/authorize\"><input type=\"hidden\" name=\"handle\" value=\"{handle}\">\
          <fieldset><legend>{name} will be able to:</legend>{scope_items}</fieldset>\
