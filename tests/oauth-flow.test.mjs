@@ -273,6 +273,27 @@ describe('the MCP worker as authorization server', () => {
     assert.equal(stolen.headers.get('location'), null);
   });
 
+  test('a callback whose iss names another issuer, or lacks the iss its provider always sends, is refused with no code', async () => {
+    // RFC 9207 §2.4 (mix-up defence, RFC 9700 §4.4): the local provider advertises
+    // authorization_response_iss_parameter_supported, so a response without `iss` is refused too.
+    const client = await registerClient(stack.workerUrl);
+    for (const tamper of [(url) => url.searchParams.set('iss', 'https://attacker.example/'), (url) => url.searchParams.delete('iss')]) {
+      const jar = new CookieJar();
+      const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+      const { handle, scopes } = parseConsent(await page.text());
+      const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
+      const callback = await signInUpstream(jar, new URL(approved.headers.get('location')), { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
+      assert.ok(callback.searchParams.get('iss'), 'the provider named itself');
+      tamper(callback);
+      const back = await jar.fetch(callback);
+      assert.equal(back.status, 302);
+      const location = new URL(back.headers.get('location'));
+      assert.ok(location.href.startsWith(CLIENT_REDIRECT));
+      assert.equal(location.searchParams.get('error'), 'access_denied');
+      assert.equal(location.searchParams.get('code'), null);
+    }
+  });
+
   test('a consent post from another browser (no binding cookie) is refused', async () => {
     const client = await registerClient(stack.workerUrl);
     const jar = new CookieJar();

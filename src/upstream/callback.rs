@@ -98,15 +98,17 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         }
     };
     // RFC 9207 §2.4: when the provider names itself in `iss`, it must be the provider this
-    // sign-in went to (mix-up defence, RFC 9700 §4.4).
-    if let Some(iss) = param("iss")
-        && iss != discovery.issuer
-    {
-        log::warning!(
-            "callback.refused",
-            "client_id" => auth.client_id,
-            "reason" => "iss does not match the issuer",
-        );
+    // sign-in went to (mix-up defence, RFC 9700 §4.4); a provider whose metadata says it always
+    // does must have done so.
+    let refusal = match param("iss") {
+        Some(iss) if iss != discovery.issuer => Some("iss does not match the issuer"),
+        None if discovery.authorization_response_iss_parameter_supported => {
+            Some("iss is missing though the provider sends it")
+        }
+        _ => None,
+    };
+    if let Some(reason) = refusal {
+        log::warning!("callback.refused", "client_id" => auth.client_id, "reason" => reason);
         return back_to_client(
             &auth,
             "access_denied",

@@ -12,6 +12,9 @@ pub struct Discovery {
     pub jwks_uri: String,
     pub revocation_endpoint: Option<String>,
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// Whether the provider names itself in `iss` on every authorization response (RFC 9207 §3);
+    /// if so, a response without it is refused (RFC 9207 §2.4).
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// The document's fields (OIDC Discovery §3: the first four are required).
@@ -25,6 +28,9 @@ impl FromFields for Discovery {
             revocation_endpoint: doc.opt_string("revocation_endpoint")?,
             code_challenge_methods_supported: doc
                 .opt_strings("code_challenge_methods_supported")?,
+            authorization_response_iss_parameter_supported: doc
+                .opt_bool("authorization_response_iss_parameter_supported")?
+                .unwrap_or(false),
         })
     }
 }
@@ -109,6 +115,20 @@ mod tests {
         assert_eq!(
             parse(DOC, "https://t.auth0.com/").unwrap().token_endpoint,
             "https://t.auth0.com/oauth/token"
+        );
+        assert!(
+            !parse(DOC, "https://t.auth0.com/")
+                .unwrap()
+                .authorization_response_iss_parameter_supported
+        );
+        let with_iss = DOC.replace(
+            "\"code_challenge",
+            "\"authorization_response_iss_parameter_supported\":true,\"code_challenge",
+        );
+        assert!(
+            parse(&with_iss, "https://t.auth0.com/")
+                .unwrap()
+                .authorization_response_iss_parameter_supported
         );
     }
 
