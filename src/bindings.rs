@@ -98,7 +98,30 @@ impl Kv {
 // One outgoing request as one call and one promise: the init built from plain values, the
 // deadline's signal, `fetch` (through a Service Binding when given), and the answer read whole.
 // Done from Rust, the same steps were a dozen calls across the boundary and two futures.
+// `readBody`: an incoming body read chunk by chunk, given up (null) once past `max` bytes.
 #[wasm_bindgen(inline_js = r#"
+export async function readBody(request, max) {
+  const chunks = [];
+  let length = 0;
+  const reader = request.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > max) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(length);
+  length = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, length);
+    length += chunk.byteLength;
+  }
+  return bytes;
+}
 export function fetchText(binding, url, method, headers, body, timeoutMs) {
   const signal = AbortSignal.timeout(timeoutMs);
   const init = { method, headers: {}, signal };
@@ -120,6 +143,23 @@ extern "C" {
         body: Option<String>,
         timeout_ms: u32,
     ) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch, js_name = readBody)]
+    fn js_read_body(request: &web_sys::Request, max: u32) -> Result<Promise, JsValue>;
+}
+
+/// A request's body, or `None` once more than `max` bytes of it have arrived. Read chunk by
+/// chunk, with a running total, so a body sent without `Content-Length` (chunked) is never held
+/// whole past the limit, nor copied into Wasm memory, before it is refused.
+pub async fn read_body(request: &web_sys::Request, max: usize) -> Result<Option<Vec<u8>>, String> {
+    let promise = js_read_body(request, u32::try_from(max).unwrap_or(u32::MAX))
+        .map_err(|error| describe_js_error(&error))?;
+    let bytes = JsFuture::from(promise)
+        .await
+        .map_err(|error| describe_js_error(&error))?;
+    Ok(bytes
+        .dyn_into::<js_sys::Uint8Array>()
+        .ok()
+        .map(|bytes| bytes.to_vec()))
 }
 
 /// `env.<name>` when it is an object (a Service Binding): read directly, without the `worker`

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 
-import { SSE_IDLE_TIMEOUT_SECONDS, logEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
+import { MAX_BODY_BYTES, SSE_IDLE_TIMEOUT_SECONDS, logEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
+import { postChunked } from './support/services.mjs';
 
 let stack;
 let alice;
@@ -122,6 +123,41 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     const malformed = await post(`${stack.mcpOrigin}/sse/message?sessionId=../x`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(malformed.status, 400);
     await malformed.body?.cancel();
+  });
+
+  test('the message endpoint refuses a batch unparsed, a body that is not application/json, and a chunked body past the limit', async () => {
+    const sse = await openSse(stack.mcpOrigin, alice.accessToken);
+    try {
+      // As many items as the body limit holds (`[1,1,…]`): one refusal, nothing parsed.
+      const batch = await post(sse.endpoint, alice.accessToken, `[${Array(MAX_BODY_BYTES / 2 - 1).fill('1').join(',')}]`);
+      assert.equal(batch.status, 400);
+      const refusal = await batch.json();
+      assert.equal(refusal.id, null);
+      assert.equal(refusal.error.code, -32600);
+
+      for (const contentType of ['text/plain', 'application/jsonx']) {
+        const refused = await fetch(sse.endpoint, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${alice.accessToken}`, 'content-type': contentType },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+        });
+        assert.equal(refused.status, 415, contentType);
+        assert.equal((await refused.json()).error.code, -32600, contentType);
+      }
+
+      const chunks = ['{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"'];
+      for (let sent = 0; sent < 2 * MAX_BODY_BYTES; sent += 1024) chunks.push('x'.repeat(1024));
+      const headers = { authorization: `Bearer ${alice.accessToken}`, 'content-type': 'application/json' };
+      const tooLarge = await postChunked(sse.endpoint, headers, chunks, { end: false });
+      assert.equal(tooLarge.status, 413);
+      assert.equal(tooLarge.json.error.code, -32600);
+
+      const ping = await postChunked(sse.endpoint, headers, ['{"jsonrpc":"2.0",', '"id":5,"method":"ping"}']);
+      assert.equal(ping.status, 202, 'a chunked body under the limit is served');
+      assert.deepEqual(JSON.parse((await sse.next((item) => item.event === 'message')).data), { jsonrpc: '2.0', id: 5, result: {} });
+    } finally {
+      sse.close();
+    }
   });
 
   test('each message runs with the token that posted it (a refreshed token is used at once)', async () => {

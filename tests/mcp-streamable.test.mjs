@@ -10,6 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 import { ALLOWED_ORIGIN, MAX_BODY_BYTES, logEvents, postMcp, startMcpStack } from './support/mcp-stack.mjs';
+import { postChunked } from './support/services.mjs';
 
 const VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
 const TOOL_NAMES = ['whoami', 'list-todos', 'list-billing', 'add-todo', 'complete-todo'];
@@ -38,6 +39,8 @@ function structured(result) {
 }
 
 const rpc = (id, method, params) => ({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+/** The most messages one batch may hold (MAX_BATCH_MESSAGES, src/mcp/jsonrpc.rs). */
+const MAX_BATCH_MESSAGES = 32;
 
 describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
   before(async () => {
@@ -221,6 +224,9 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
       ['{"jsonrpc":"1.0","id":1,"method":"ping"}', 400, -32600],
       ['{"jsonrpc":"2.0","id":null,"method":"ping"}', 400, -32600],
       ['{"jsonrpc":"2.0","id":1,"method":7}', 400, -32600],
+      ['{"jsonrpc":"2.0","id":1.5,"method":"ping"}', 400, -32600],
+      ['{"jsonrpc":"2.0","id":-0,"method":"ping"}', 400, -32600],
+      ['{"jsonrpc":"2.0","id":18446744073709551616,"method":"ping"}', 400, -32600],
       ['[]', 400, -32600],
       ['{"jsonrpc":"2.0","id":1,"method":"no/such/method"}', 200, -32601],
       ['{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"no-such-tool"}}', 200, -32602],
@@ -233,6 +239,7 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
       assert.equal(reply.status, status, body);
       assert.equal(reply.json.error.code, code, body);
       assert.equal(reply.json.jsonrpc, '2.0');
+      if (/"id":(1\.5|-0|\d{20})/.test(body)) assert.equal(reply.json.id, null, `${body}: an id that is not an integer is not echoed`);
     }
     const unsupported = await postMcp(stack.mcpOrigin, alice.accessToken, rpc(1, 'ping'), { 'mcp-protocol-version': '1999-01-01' });
     assert.equal(unsupported.status, 400, 'an unsupported MCP-Protocol-Version is a 400');
@@ -255,6 +262,88 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
       assert.equal(refused.status, 400, version);
       assert.equal(refused.json.error.code, -32600, version);
     }
+  });
+
+  test('a batch over the cap is refused whole with one -32600 naming the limit, and the worker serves the next request', async () => {
+    const pings = (n) => Array.from({ length: n }, (_, i) => rpc(i + 1, 'ping'));
+    const full = await postMcp(stack.mcpOrigin, alice.accessToken, pings(MAX_BATCH_MESSAGES));
+    assert.equal(full.status, 200);
+    assert.equal(full.json.length, MAX_BATCH_MESSAGES, 'a batch at the cap is answered item by item');
+    // As many items as the body limit holds: `[1,1,…]`, one error reply each without the cap.
+    const tiny = `[${Array(MAX_BODY_BYTES / 2 - 1).fill('1').join(',')}]`;
+    assert.ok(tiny.length <= MAX_BODY_BYTES);
+    const cap = new RegExp(`at most ${MAX_BATCH_MESSAGES} messages`);
+    for (const [body, headers, message] of [
+      [pings(MAX_BATCH_MESSAGES + 1), {}, cap],
+      [tiny, {}, cap],
+      [tiny, { 'mcp-protocol-version': '2025-03-26' }, cap],
+      // A version without batches refuses it as a batch, before counting.
+      [tiny, { 'mcp-protocol-version': '2025-06-18' }, /not part of MCP 2025-06-18/],
+    ]) {
+      const refused = await postMcp(stack.mcpOrigin, alice.accessToken, body, headers);
+      assert.equal(refused.status, 400, JSON.stringify(headers));
+      assert.ok(!Array.isArray(refused.json), 'one error for the whole batch');
+      assert.equal(refused.json.id, null);
+      assert.equal(refused.json.error.code, -32600);
+      assert.match(refused.json.error.message, message);
+    }
+    const next = await postMcp(stack.mcpOrigin, alice.accessToken, rpc(7, 'ping'));
+    assert.equal(next.status, 200);
+    assert.deepEqual(next.json, { jsonrpc: '2.0', id: 7, result: {} });
+  });
+
+  test('a chunked body without Content-Length is refused with 413 once past the limit, and served under it', async () => {
+    const headers = { authorization: `Bearer ${alice.accessToken}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    // 1 KiB chunks, twice the limit in all: a JSON-RPC request whose string never ends.
+    const chunks = ['{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add-todo","arguments":{"title":"'];
+    for (let sent = 0; sent < 2 * MAX_BODY_BYTES; sent += 1024) chunks.push('x'.repeat(1024));
+    // The body is never ended: the answer can only come from a worker that counts while it reads.
+    const refused = await postChunked(`${stack.mcpOrigin}/mcp`, headers, chunks, { end: false });
+    assert.equal(refused.status, 413);
+    assert.equal(refused.json.jsonrpc, '2.0');
+    assert.equal(refused.json.id, null);
+    assert.equal(refused.json.error.code, -32600);
+    assert.match(refused.json.error.message, new RegExp(`${MAX_BODY_BYTES} bytes`));
+
+    const ping = JSON.stringify(rpc(3, 'ping'));
+    const served = await postChunked(`${stack.mcpOrigin}/mcp`, headers, [ping.slice(0, 10), ping.slice(10)]);
+    assert.equal(served.status, 200);
+    assert.deepEqual(served.json, { jsonrpc: '2.0', id: 3, result: {} });
+  });
+
+  test('POST /mcp needs a JSON Content-Type (415) and an Accept that admits JSON or SSE (406)', async () => {
+    const ping = rpc(1, 'ping');
+    for (const contentType of ['text/plain', 'application/jsonx', 'application/json; charset=latin1']) {
+      const refused = await postMcp(stack.mcpOrigin, alice.accessToken, ping, { 'content-type': contentType });
+      assert.equal(refused.status, 415, contentType);
+      assert.equal(refused.json.error.code, -32600, contentType);
+      assert.equal(refused.json.id, null);
+    }
+    const missing = await fetch(`${stack.mcpOrigin}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.accessToken}`, accept: 'application/json' },
+      body: new Blob([JSON.stringify(ping)]),
+    });
+    assert.equal(missing.status, 415, 'no Content-Type at all');
+    assert.equal((await missing.json()).error.code, -32600);
+    for (const accept of ['text/html', 'application/xml, image/*', '*/*;q=0', 'application/json;q=0, text/event-stream;q=0']) {
+      const refused = await postMcp(stack.mcpOrigin, alice.accessToken, ping, { accept });
+      assert.equal(refused.status, 406, accept);
+      assert.equal(refused.json.error.code, -32600, accept);
+    }
+    for (const [accept, type] of [['*/*', /application\/json/], ['application/*', /application\/json/], ['text/*', /text\/event-stream/], ['Application/JSON; charset=utf-8', /application\/json/]]) {
+      const served = await postMcp(stack.mcpOrigin, alice.accessToken, ping, { accept, 'content-type': 'Application/JSON; charset=UTF-8' });
+      assert.equal(served.status, 200, accept);
+      assert.match(served.headers.get('content-type'), type, accept);
+    }
+    const noAccept = await fetch(`${stack.mcpOrigin}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(ping),
+    });
+    // fetch sends `Accept: */*` unless told otherwise; an absent Accept is covered by the unit tests.
+    assert.equal(noAccept.status, 200);
+    await noAccept.body?.cancel();
   });
 
   test('a forbidden Origin gets 403; an allowed one, the own origin and none are served', async () => {

@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { createIdp } from '../idp/provider.mjs';
 import { buildWorker } from '../scripts/build.mjs';
 import { authorizationCodeLogin, decodeJwt } from './support/oidc-login.mjs';
-import { freePort, startWorker } from './support/services.mjs';
+import { freePort, postChunked, startWorker } from './support/services.mjs';
 
 const AUDIENCE = 'urn:todos-api';
 const TEST_CLIENT = { clientId: 'local-test-client', redirectUri: 'http://127.0.0.1:8799/callback' };
@@ -309,6 +309,30 @@ describe('todos', () => {
     assert.equal((await patch({})).status, 400);
     assert.equal((await patch({ completed: 'yes' })).status, 400);
     assert.equal((await call('/api/todos/not-an-id', { method: 'PATCH', token: tokens.alice, body: { completed: true } })).status, 404);
+  });
+});
+
+describe('chunked bodies', () => {
+  const url = () => `http://127.0.0.1:${api.port}/api/todos`;
+  const headers = () => ({ authorization: `Bearer ${tokens.alice}`, 'content-type': 'application/json' });
+
+  test('a chunked body without Content-Length is refused with 413 once past 16 KiB, before it ends', async () => {
+    // 1 KiB chunks, twice the limit, and the body never ended: only a worker that counts while
+    // it reads can answer.
+    const chunks = ['{"title":"'];
+    for (let sent = 0; sent < 32 * 1024; sent += 1024) chunks.push('x'.repeat(1024));
+    const refused = await postChunked(url(), headers(), chunks, { end: false });
+    assert.equal(refused.status, 413, refused.text);
+    assert.equal(refused.json.error, 'payload_too_large');
+    assert.match(refused.json.error_description, /16384 bytes/);
+  });
+
+  test('a chunked body under the limit is read whole and creates the todo', async () => {
+    const title = `chunked ${Date.now()}`;
+    const body = JSON.stringify({ title });
+    const created = await postChunked(url(), headers(), [body.slice(0, 5), body.slice(5, 12), body.slice(12)]);
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.title, title);
   });
 });
 

@@ -30,16 +30,20 @@ impl ErrorCode {
     pub const UNSUPPORTED_PROTOCOL_VERSION: Self = Self(-32022);
 }
 
-/// A request id: a string or a number, never `null` (MCP basic §Requests).
+/// A request id: a string or an integer, never `null` (MCP basic §Requests).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct RequestId(Value);
 
 impl RequestId {
-    /// Accepts a string or a number; anything else is not a valid MCP request id.
+    /// Accepts a string or an integer; anything else is not a valid MCP request id. MCP basic
+    /// §Requests: the id MUST be a string or an integer; JSON-RPC 2.0 §4: numbers SHOULD NOT
+    /// contain fractional parts. A number the parser could not hold as an `i64` or `u64` (`1.5`,
+    /// `1e3`, `-0`, `18446744073709551616`) is read as a float, and would be echoed changed.
     pub fn from_value(value: &Value) -> Option<Self> {
         match value {
-            Value::String(_) | Value::Number(_) => Some(Self(value.clone())),
+            Value::String(_) => Some(Self(value.clone())),
+            Value::Number(number) if !number.is_f64() => Some(Self(value.clone())),
             _ => None,
         }
     }
@@ -116,33 +120,104 @@ impl Incoming {
     }
 }
 
+/// The most messages one batch may hold. Every item of a batch is answered in the one request,
+/// one after the other, each possibly a `tools/call` making a ToDos API subrequest (a Worker on
+/// the Free plan may make 50 per request), and each gets a reply object of its own: without a
+/// cap, a 1 MiB body of `[1,1,…]` asks for half a million error replies. No MCP client needs
+/// more: batches exist only in MCP 2025-03-26, and its clients send a handful at most.
+pub const MAX_BATCH_MESSAGES: usize = 32;
+
 /// A parsed POST body.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Body {
+pub enum Body<'a> {
     /// One message.
     Single(Incoming),
-    /// A JSON-RPC batch (JSON-RPC 2.0 §6); only MCP 2025-03-26 allows it.
-    Batch(Vec<Incoming>),
+    /// A JSON-RPC batch (JSON-RPC 2.0 §6; only MCP 2025-03-26 allows it), not parsed yet: the
+    /// transport decides first whether it takes batches at all, so refusing one builds nothing.
+    Batch(RawBatch<'a>),
 }
 
-/// Parses a body: `Err` is the parse error (-32700) or the empty-batch error (-32600) that
-/// answers the whole body.
-pub fn parse_body(bytes: &[u8]) -> Result<Body, RpcError> {
-    let value: Value = crate::json::parse_bytes(bytes).map_err(|_| {
+/// The bytes of a body that is a JSON array (a batch), before anything is built from them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawBatch<'a>(&'a [u8]);
+
+impl RawBatch<'_> {
+    /// Parses the batch: `Err` is the one error that answers it whole (JSON-RPC 2.0 §6): more
+    /// than [`MAX_BATCH_MESSAGES`] items (counted on the bytes, before any item is parsed), not
+    /// JSON (-32700), or empty (-32600).
+    pub fn parse(self) -> Result<Vec<Incoming>, RpcError> {
+        if top_level_items(self.0) > MAX_BATCH_MESSAGES {
+            return Err(RpcError::new(
+                ErrorCode::INVALID_REQUEST,
+                format!("Invalid Request: a batch may hold at most {MAX_BATCH_MESSAGES} messages"),
+            ));
+        }
+        match parse_json(self.0)? {
+            // JSON-RPC 2.0 §6: an empty array is an invalid request, answered with one error.
+            Value::Array(items) if items.is_empty() => Err(RpcError::new(
+                ErrorCode::INVALID_REQUEST,
+                "Invalid Request: empty batch",
+            )),
+            Value::Array(items) => Ok(items.into_iter().map(parse_message).collect()),
+            // Unreachable: the body starts with `[`, so it is an array or not JSON.
+            other => Ok(vec![parse_message(other)]),
+        }
+    }
+}
+
+/// Parses a body. One message is parsed at once (`Err` is the parse error, -32700); a batch
+/// (JSON-RPC 2.0 §6: a body that is a JSON array) is only recognised, by its first byte, and
+/// left for the transport to refuse or to [`RawBatch::parse`].
+pub fn parse_body(bytes: &[u8]) -> Result<Body<'_>, RpcError> {
+    // RFC 8259 §2: JSON text may start with white space (space, tab, line feed, carriage return).
+    let first = bytes
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    if first == Some(&b'[') {
+        return Ok(Body::Batch(RawBatch(bytes)));
+    }
+    Ok(Body::Single(parse_message(parse_json(bytes)?)))
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, RpcError> {
+    crate::json::parse_bytes(bytes).map_err(|_| {
         RpcError::new(
             ErrorCode::PARSE_ERROR,
             "Parse error: the body is not valid JSON",
         )
-    })?;
-    match value {
-        // JSON-RPC 2.0 §6: an empty array is an invalid request, answered with one error.
-        Value::Array(items) if items.is_empty() => Err(RpcError::new(
-            ErrorCode::INVALID_REQUEST,
-            "Invalid Request: empty batch",
-        )),
-        Value::Array(items) => Ok(Body::Batch(items.into_iter().map(parse_message).collect())),
-        other => Ok(Body::Single(parse_message(other))),
+    })
+}
+
+/// How many items the JSON array `bytes` holds at its top level, counted without parsing them:
+/// the commas outside any string or nested value, plus one (`[]` counts as one; the parser
+/// tells it apart). Only a count for the cap: whether the text is JSON is the parser's to say.
+fn top_level_items(bytes: &[u8]) -> usize {
+    let (mut depth, mut commas) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            b',' if depth == 1 => commas += 1,
+            _ => {}
+        }
     }
+    commas + 1
 }
 
 /// Parses one message of a body (JSON-RPC 2.0 §4). Takes the message by value: the method and
@@ -187,7 +262,9 @@ pub fn parse_message(value: Value) -> Incoming {
             (false, _) => Incoming::Notification(Notification { method, params }),
             (true, Some(id)) => Incoming::Request(Request { id, method, params }),
             // MCP basic §Requests: the id MUST be a string or an integer, and not null.
-            (true, None) => Incoming::Invalid(None, invalid("\"id\" must be a string or a number")),
+            (true, None) => {
+                Incoming::Invalid(None, invalid("\"id\" must be a string or an integer"))
+            }
         };
     }
     if id.is_some() && (object.contains_key("result") || object.contains_key("error")) {
@@ -252,11 +329,66 @@ mod tests {
         );
     }
 
+    fn batch(text: &str) -> Result<Vec<Incoming>, RpcError> {
+        match parse_body(text.as_bytes()) {
+            Ok(Body::Batch(batch)) => batch.parse(),
+            other => panic!("expected a batch, got {other:?}"),
+        }
+    }
+
     #[test]
     fn empty_batch_is_an_invalid_request() {
+        assert_eq!(batch("[]").unwrap_err().code, ErrorCode::INVALID_REQUEST);
         assert_eq!(
-            parse_body(b"[]").unwrap_err().code,
+            batch(" \n[ ]").unwrap_err().code,
             ErrorCode::INVALID_REQUEST
+        );
+    }
+
+    #[test]
+    fn a_body_is_a_batch_by_its_first_byte_and_is_not_parsed_until_asked() {
+        // Not JSON, yet recognised as a batch: the transport may refuse it unparsed.
+        assert!(matches!(parse_body(b"\r\n\t [1,"), Ok(Body::Batch(_))));
+        assert_eq!(batch("[1,").unwrap_err().code, ErrorCode::PARSE_ERROR);
+        assert!(matches!(
+            parse_body(br#" {"jsonrpc":"2.0","method":"x"}"#),
+            Ok(Body::Single(Incoming::Notification(_)))
+        ));
+    }
+
+    #[test]
+    fn a_batch_over_the_cap_is_refused_whole_before_its_items_are_parsed() {
+        let items = |n: usize| format!("[{}]", vec!["1"; n].join(","));
+        assert_eq!(
+            batch(&items(MAX_BATCH_MESSAGES)).unwrap().len(),
+            MAX_BATCH_MESSAGES
+        );
+        let refused = batch(&items(MAX_BATCH_MESSAGES + 1)).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::INVALID_REQUEST);
+        assert!(
+            refused.message.contains(&MAX_BATCH_MESSAGES.to_string()),
+            "{}",
+            refused.message
+        );
+        // Half a million items in 1 MiB: one error, and no item is ever parsed.
+        assert_eq!(
+            batch(&items(1 << 19)).unwrap_err().code,
+            ErrorCode::INVALID_REQUEST
+        );
+    }
+
+    #[test]
+    fn batch_items_are_counted_at_the_top_level_only() {
+        assert_eq!(top_level_items(b"[1]"), 1);
+        assert_eq!(
+            top_level_items(br#"[{"a":[1,2,3],"b":{"c":1,"d":2}}, [4,5], "x,y"]"#),
+            3
+        );
+        assert_eq!(top_level_items(br#"["a\",b", "c\\", 2]"#), 3);
+        assert_eq!(
+            top_level_items(b"[1,2] ,3,4"),
+            2,
+            "nothing after the array counts"
         );
     }
 
@@ -312,6 +444,43 @@ mod tests {
     }
 
     #[test]
+    fn string_and_integer_ids_are_echoed_as_sent() {
+        for id in [
+            r#""abc""#,
+            "0",
+            "-7",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+        ] {
+            let text = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let Incoming::Request(request) = single(&text) else {
+                panic!("{id}: expected a request");
+            };
+            assert_eq!(crate::json::write(&request.id), id);
+        }
+    }
+
+    #[test]
+    fn a_numeric_id_that_is_not_an_integer_is_an_invalid_request_without_id() {
+        for id in [
+            "1.5",
+            "1.0",
+            "1e3",
+            "-0",
+            "18446744073709551616",
+            "-9223372036854775809",
+        ] {
+            let text = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            let Incoming::Invalid(None, error) = single(&text) else {
+                panic!("{id}: expected an invalid request without id");
+            };
+            assert_eq!(error.code, ErrorCode::INVALID_REQUEST, "{id}");
+            assert!(error.message.contains("integer"), "{id}: {}", error.message);
+        }
+    }
+
+    #[test]
     fn array_params_are_invalid_params() {
         assert!(matches!(
             single(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[1]}"#),
@@ -327,11 +496,9 @@ mod tests {
 
     #[test]
     fn batch_keeps_each_message() {
-        let Ok(Body::Batch(items)) = parse_body(
-            br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},1,{"jsonrpc":"2.0","method":"x"}]"#,
-        ) else {
-            panic!("expected a batch");
-        };
+        let items =
+            batch(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},1,{"jsonrpc":"2.0","method":"x"}]"#)
+                .unwrap();
         assert_eq!(items.len(), 3);
         assert!(matches!(items[1], Incoming::Invalid(None, _)));
     }

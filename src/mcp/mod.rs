@@ -192,24 +192,32 @@ pub fn empty_response(status: u16) -> worker::Result<McpResponse> {
     reply(status, &EMPTY_HEADERS, None)
 }
 
-/// Reads a POST body, refusing one over `max` bytes with 413 (by `Content-Length` first, then by
-/// what arrived).
-pub async fn read_body(
+/// Reads a POST body of JSON-RPC: the media type first (415), then the size (413), by
+/// `Content-Length` before reading and by what arrives while reading, so a body is refused once
+/// it passes `max` bytes, whether it declared its length or not (chunked).
+pub async fn read_json_body(
     req: &mut Request,
     max: usize,
 ) -> worker::Result<Result<Vec<u8>, McpResponse>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|length| length.trim().parse::<usize>().ok());
-    if declared.is_some_and(|length| length > max) {
+    // MCP basic/transports: messages are JSON-RPC, UTF-8 encoded, POSTed as `application/json`
+    // (RFC 9110 §15.5.16: 415 for any other media type, or none).
+    if !rules::is_json_media_type(req.headers().get("Content-Type")?.as_deref()) {
+        let error = RpcError::new(
+            ErrorCode::INVALID_REQUEST,
+            "Unsupported Media Type: Content-Type must be application/json",
+        );
+        return Ok(Err(json_response(415, &error_response(None, &error))?));
+    }
+    if rules::declared_length_exceeds(req.headers().get("Content-Length")?.as_deref(), max) {
         return Ok(Err(too_large(max)?));
     }
-    let bytes = req.bytes().await?;
-    if bytes.len() > max {
-        return Ok(Err(too_large(max)?));
+    match crate::bindings::read_body(req.inner(), max)
+        .await
+        .map_err(worker::Error::RustError)?
+    {
+        Some(bytes) => Ok(Ok(bytes)),
+        None => Ok(Err(too_large(max)?)),
     }
-    Ok(Ok(bytes))
 }
 
 fn too_large(max: usize) -> worker::Result<McpResponse> {

@@ -311,25 +311,98 @@ pub fn challenge(failure: &HttpFailure, resource_metadata: &str) -> (u16, String
     }
 }
 
-/// Whether the client accepts only an SSE stream (then the JSON reply is sent as one SSE
-/// event); clients must list both types (MCP 2025-06-18 basic/transports §Sending Messages), but
-/// being lenient costs nothing: a missing or JSON-accepting `Accept` gets `application/json`.
-pub fn wants_event_stream_only(accept: Option<&str>) -> bool {
-    let Some(accept) = accept else { return false };
-    let types: Vec<String> = accept
-        .split(',')
-        .map(|part| {
-            part.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
+/// Whether a request's `Content-Length` already says its body is over `max` bytes (RFC 9110
+/// §15.5.14: 413). Read as a u64: on wasm32 a usize cannot hold 4 GiB or more, and such a length
+/// must be refused, not ignored. A malformed value is the runtime's to refuse; the body is
+/// counted while it is read anyway.
+pub fn declared_length_exceeds(content_length: Option<&str>, max: usize) -> bool {
+    content_length
+        .and_then(|length| length.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > max as u64)
+}
+
+/// Whether a `Content-Type` is JSON: the media type `application/json` in any case (RFC 9110
+/// §8.3.1), with any parameters but a `charset` other than UTF-8 (MCP basic/transports: messages
+/// are UTF-8 encoded; RFC 8259 §8.1). A missing header is not JSON.
+pub fn is_json_media_type(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let mut parts = content_type.split(';').map(str::trim);
+    parts
+        .next()
+        .is_some_and(|essence| essence.eq_ignore_ascii_case("application/json"))
+        && parts.all(|parameter| match parameter.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            }
+            _ => true,
         })
-        .collect();
-    types.iter().any(|t| t == "text/event-stream")
-        && !types
-            .iter()
-            .any(|t| t == "application/json" || t == "application/*" || t == "*/*")
+}
+
+/// How the reply to a POST on `/mcp` is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyFormat {
+    /// `application/json`.
+    Json,
+    /// The same JSON as one SSE `message` event, for a client that accepts only that.
+    EventStream,
+}
+
+/// The format of a POST's reply by its `Accept` header, or `None` when the header admits neither
+/// (406, RFC 9110 §15.5.7). Clients must list both types (MCP 2025-06-18 basic/transports
+/// §Sending Messages), but being lenient costs nothing: a missing (or empty) `Accept`, or one
+/// that admits JSON, gets `application/json`; one that admits only `text/event-stream`, one SSE
+/// event.
+pub fn reply_format(accept: Option<&str>) -> Option<ReplyFormat> {
+    let Some(accept) = accept.filter(|accept| !accept.trim().is_empty()) else {
+        return Some(ReplyFormat::Json);
+    };
+    if accepts(accept, "application/json") {
+        Some(ReplyFormat::Json)
+    } else if accepts(accept, "text/event-stream") {
+        Some(ReplyFormat::EventStream)
+    } else {
+        None
+    }
+}
+
+/// Whether `accept` admits `media` (`type/subtype`): the most specific range that matches it
+/// decides, `type/subtype` over `type/*` over `*/*`, and a range with `q=0` refuses
+/// (RFC 9110 §12.5.1, §12.4.2).
+fn accepts(accept: &str, media: &str) -> bool {
+    let kind = media.split('/').next().unwrap_or_default();
+    let mut best: Option<(u8, bool)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let specificity = if name.eq_ignore_ascii_case(media) {
+            3
+        } else if name
+            .strip_suffix("/*")
+            .is_some_and(|range_kind| range_kind.eq_ignore_ascii_case(kind))
+        {
+            2
+        } else if name == "*/*" {
+            1
+        } else {
+            continue;
+        };
+        // A qvalue has at most three decimals (RFC 9110 §12.4.2), so zero is `0`, `0.`, `0.000`.
+        let refused = parts.any(|parameter| {
+            parameter.split_once('=').is_some_and(|(name, value)| {
+                name.trim().eq_ignore_ascii_case("q")
+                    && value
+                        .trim()
+                        .bytes()
+                        .all(|byte| byte == b'0' || byte == b'.')
+            })
+        });
+        if best.is_none_or(|(most, _)| specificity > most) {
+            best = Some((specificity, !refused));
+        }
+    }
+    best.is_some_and(|(_, acceptable)| acceptable)
 }
 
 #[cfg(test)]
@@ -503,13 +576,89 @@ mod tests {
     }
 
     #[test]
-    fn accept_handling_is_lenient() {
-        assert!(!wants_event_stream_only(None));
-        assert!(!wants_event_stream_only(Some(
-            "application/json, text/event-stream"
-        )));
-        assert!(wants_event_stream_only(Some("text/event-stream")));
-        assert!(!wants_event_stream_only(Some("*/*")));
+    fn json_is_sent_to_any_client_that_accepts_it_or_says_nothing() {
+        for accept in [
+            None,
+            Some(""),
+            Some("application/json, text/event-stream"),
+            Some("application/json"),
+            Some("*/*"),
+            Some("application/*;q=0.5"),
+            Some("Application/JSON"),
+            Some("text/event-stream;q=1, application/json;q=0.1"),
+        ] {
+            assert_eq!(reply_format(accept), Some(ReplyFormat::Json), "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn a_client_that_accepts_only_event_streams_gets_one_sse_event() {
+        for accept in [
+            "text/event-stream",
+            "text/*",
+            "text/event-stream, application/json;q=0",
+            "*/*, application/json;q=0",
+        ] {
+            assert_eq!(
+                reply_format(Some(accept)),
+                Some(ReplyFormat::EventStream),
+                "{accept}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_accept_that_admits_neither_format_is_not_acceptable() {
+        for accept in [
+            "text/html",
+            "application/xml, image/*",
+            "application/jsonx",
+            "application/json;q=0, text/event-stream;q=0.000",
+            "*/*;q=0",
+            "*/*, application/*;q=0, text/event-stream;q=0",
+        ] {
+            assert_eq!(reply_format(Some(accept)), None, "{accept}");
+        }
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_even_past_4_gib() {
+        assert!(!declared_length_exceeds(None, 1024));
+        assert!(!declared_length_exceeds(Some("1024"), 1024));
+        assert!(declared_length_exceeds(Some(" 1025 "), 1024));
+        assert!(declared_length_exceeds(Some("4294967298"), 1024));
+        assert!(declared_length_exceeds(
+            Some("18446744073709551615"),
+            usize::MAX >> 1
+        ));
+        assert!(
+            !declared_length_exceeds(Some("-1"), 1024),
+            "malformed: left to the count"
+        );
+    }
+
+    #[test]
+    fn only_the_json_media_type_is_json() {
+        for ok in [
+            "application/json",
+            "APPLICATION/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+            " application/json ; foo=bar",
+        ] {
+            assert!(is_json_media_type(Some(ok)), "{ok}");
+        }
+        for refused in [
+            None,
+            Some(""),
+            Some("application/jsonx"),
+            Some("application/json-patch+json"),
+            Some("text/plain"),
+            Some("application/json; charset=latin1"),
+            Some("text/json"),
+        ] {
+            assert!(!is_json_media_type(refused), "{refused:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
     McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response,
-    now_ms, read_body, reply, todos_client,
+    now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 
@@ -75,13 +75,14 @@ pub async fn post(
         403 => return plain_error(403, "this session belongs to another grant"),
         _ => return plain_error(404, "no such session; open a new one with GET /sse"),
     };
-    let bytes = match read_body(&mut req, settings.max_body_bytes).await? {
+    let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };
     let message = match jsonrpc::parse_body(&bytes) {
         Ok(Body::Single(message)) => message,
-        // Batches came with Streamable HTTP (MCP 2025-03-26); this transport predates them.
+        // Batches came with Streamable HTTP (MCP 2025-03-26); this transport predates them. The
+        // batch is refused unparsed.
         Ok(Body::Batch(_)) => {
             let error = RpcError::new(
                 ErrorCode::INVALID_REQUEST,

@@ -1,7 +1,8 @@
 //! The Streamable HTTP transport on `/mcp` (MCP 2025-03-26 … 2026-07-28 basic/transports
 //! §Streamable HTTP), stateless: no `Mcp-Session-Id` is issued, so any isolate answers any POST.
 //!
-//! - POST carries one message (or, in 2025-03-26, a batch): requests get `application/json`,
+//! - POST carries one message (or, in 2025-03-26, a batch of at most
+//!   [`MAX_BATCH_MESSAGES`](super::jsonrpc::MAX_BATCH_MESSAGES)): requests get `application/json`,
 //!   notifications and responses get `202 Accepted` with no body.
 //! - GET gets 405: this server opens no server-initiated stream (MCP 2025-06-18 basic/transports
 //!   §Listening for Messages from the Server). DELETE gets 405: there are no sessions to end
@@ -12,11 +13,11 @@ use worker::{Env, Request};
 
 use super::dispatch::{Dispatcher, HttpFailure, Reply};
 use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
-use super::rules::{self, McpHeaders};
+use super::rules::{self, McpHeaders, ReplyFormat};
 use super::version::ProtocolVersion;
 use super::{
     EVENT_STREAM_HEADERS, McpResponse, Settings, empty_response, failure_response, json_response,
-    now_ms, read_body, reply, todos_client,
+    now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 
@@ -32,23 +33,21 @@ pub async fn handle(
         response.headers().set("Allow", "POST")?;
         return Ok(response);
     }
-    if let Some(content_type) = req.headers().get("Content-Type")?
-        && !content_type
-            .to_ascii_lowercase()
-            .starts_with("application/json")
-    {
+    // MCP 2025-06-18 basic/transports §Sending Messages: the client MUST accept
+    // `application/json` and `text/event-stream`; one that accepts neither cannot read any answer
+    // (RFC 9110 §15.5.7).
+    let Some(format) = rules::reply_format(req.headers().get("Accept")?.as_deref()) else {
         let error = RpcError::new(
             ErrorCode::INVALID_REQUEST,
-            "Content-Type must be application/json",
+            "Not Acceptable: the Accept header must allow application/json or text/event-stream",
         );
-        return json_response(415, &error_response(None, &error));
-    }
-    let bytes = match read_body(&mut req, settings.max_body_bytes).await? {
+        return json_response(406, &error_response(None, &error));
+    };
+    let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };
     let headers = mcp_headers(&req)?;
-    let sse_only = rules::wants_event_stream_only(req.headers().get("Accept")?.as_deref());
     let body = match jsonrpc::parse_body(&bytes) {
         Ok(body) => body,
         Err(error) => return json_response(400, &error_response(None, &error)),
@@ -68,19 +67,24 @@ pub async fn handle(
             let reply = dispatcher.handle(message, version).await;
             let status = rules::status_for(&reply, version);
             match reply {
-                Reply::Message(value) => reply_response(status, &value, sse_only),
+                Reply::Message(value) => reply_response(status, &value, format),
                 Reply::Nothing => empty_response(202),
                 Reply::Http(failure) => failure_response(&failure, settings),
             }
         }
-        Body::Batch(messages) => {
+        Body::Batch(batch) => {
+            // Whether this request may batch at all is decided before any item is parsed.
             let version = match rules::batch_version(&headers) {
                 Ok(version) => version,
                 Err(rejection) => return json_response(rejection.status, &rejection.body),
             };
+            let messages = match batch.parse() {
+                Ok(messages) => messages,
+                Err(error) => return json_response(400, &error_response(None, &error)),
+            };
             match handle_batch(&dispatcher, messages, version).await {
                 Ok(replies) if replies.is_empty() => empty_response(202),
-                Ok(replies) => reply_response(200, &Value::Array(replies), sse_only),
+                Ok(replies) => reply_response(200, &Value::Array(replies), format),
                 Err(failure) => failure_response(&failure, settings),
             }
         }
@@ -116,8 +120,8 @@ async fn handle_batch(
 }
 
 /// A JSON reply, or the same as a one-event SSE stream for a client that accepts only that.
-fn reply_response(status: u16, value: &Value, sse_only: bool) -> worker::Result<McpResponse> {
-    if !sse_only {
+fn reply_response(status: u16, value: &Value, format: ReplyFormat) -> worker::Result<McpResponse> {
+    if format == ReplyFormat::Json {
         return json_response(status, value);
     }
     let body = format!("event: message\ndata: {}\n\n", crate::json::write(value));

@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,4 +242,58 @@ export async function startWorker({ name, port, vars = {}, persistTo, echo = fal
   });
   await waitFor(`http://127.0.0.1:${chosen}${worker.health}`, handle, name, 60_000, ready);
   return { ...handle, port: chosen, url: `http://localhost:${chosen}`, persistTo: state };
+}
+
+/**
+ * POSTs `chunks` (strings) to `url` one by one, with chunked transfer encoding, so no
+ * `Content-Length` tells the worker the size up front. Stops sending once the answer has arrived
+ * (a server may refuse before the end). With `end: false` the body is left open after the last
+ * chunk: only a server that refuses while it reads answers at all (within `timeoutMs`); one that
+ * buffers the body first waits for an end that never comes. (A body the worker leaves unread is
+ * drained by `wrangler dev` before the answer goes out, so a refusal by `Content-Length` alone
+ * cannot be seen this way.)
+ * @returns {Promise<{ status: number, text: string, json: object | undefined }>}
+ */
+export function postChunked(url, headers, chunks, { end = true, timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const request = httpRequest(url, { method: 'POST', headers: { ...headers, 'transfer-encoding': 'chunked' } }, (response) => {
+      answered = true;
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (part) => { text += part; });
+      response.on('error', reject);
+      response.on('end', () => {
+        clearTimeout(timer);
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        // What was not sent is not wanted: the connection is not left half-written.
+        if (!request.writableFinished) request.destroy();
+        resolve({ status: response.statusCode, text, json });
+      });
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms${end ? '' : ' while the body was still open'}`));
+    }, timeoutMs);
+    // A server that answered early may close before the rest is sent: only an error before the
+    // answer is a failure.
+    request.on('error', (error) => {
+      if (!answered) {
+        clearTimeout(timer);
+        reject(error);
+      }
+    });
+    (async () => {
+      for (const chunk of chunks) {
+        if (answered || request.destroyed) return;
+        if (!request.write(chunk)) await new Promise((resume) => request.once('drain', resume));
+      }
+      if (end) request.end();
+    })().catch(reject);
+  });
 }

@@ -64,7 +64,8 @@ pub fn error(error: &ApiError) -> Response {
     }
 }
 
-/// Reads a JSON request body: media type first (415), then size (413), then the bytes.
+/// Reads a JSON request body: media type first (415), then size (413: by `Content-Length`
+/// before reading, then by what arrives, so a chunked body stops at the limit), then the bytes.
 pub async fn read_json_body(request: &runtime::Request) -> Result<Vec<u8>, ApiError> {
     let content_type = request.header("Content-Type").map_err(ApiError::Internal)?;
     body::check_content_type(content_type.as_deref())?;
@@ -72,14 +73,11 @@ pub async fn read_json_body(request: &runtime::Request) -> Result<Vec<u8>, ApiEr
         .header("Content-Length")
         .map_err(ApiError::Internal)?;
     body::check_declared_length(content_length.as_deref())?;
-    let bytes = request
-        .bytes()
+    request
+        .bytes_within(body::MAX_BODY_BYTES)
         .await
-        .map_err(|err| BodyError::Invalid(format!("the body could not be read: {err}")))?;
-    if bytes.len() > body::MAX_BODY_BYTES {
-        return Err(BodyError::TooLarge.into());
-    }
-    Ok(bytes)
+        .map_err(|err| BodyError::Invalid(format!("the body could not be read: {err}")))?
+        .ok_or_else(|| BodyError::TooLarge.into())
 }
 
 #[cfg(test)]

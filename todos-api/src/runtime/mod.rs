@@ -149,18 +149,37 @@ impl Request {
         self.0.headers().get(name).map_err(|error| describe(&error))
     }
 
-    /// Reads the whole body.
-    pub async fn bytes(&self) -> Result<Vec<u8>, String> {
-        let read = match self.0.array_buffer() {
-            Ok(promise) => JsFuture::from(promise).await,
-            Err(error) => Err(error),
+    /// Reads the body, or `None` once more than `max` bytes of it have arrived. Read chunk by
+    /// chunk with a running total, so a body sent without `Content-Length` (chunked) is never
+    /// held past the limit before it is refused.
+    pub async fn bytes_within(&self, max: usize) -> Result<Option<Vec<u8>>, String> {
+        let Some(stream) = self.0.body() else {
+            return Ok(Some(Vec::new()));
         };
-        read.map(|buffer| Uint8Array::new(&buffer).to_vec())
-            .map_err(|error| {
-                error
-                    .as_string()
-                    .unwrap_or_else(|| "failed to read array buffer from request".to_owned())
-            })
+        let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+        let mut bytes = Vec::new();
+        loop {
+            let read: web_sys::ReadableStreamReadResult = JsFuture::from(reader.read())
+                .await
+                .map_err(|error| describe(&error))?
+                .unchecked_into();
+            if read.get_done().unwrap_or(true) {
+                return Ok(Some(bytes));
+            }
+            let chunk: Uint8Array = read
+                .get_value()
+                .dyn_into()
+                .map_err(|_| "a body chunk is not bytes".to_owned())?;
+            let start = bytes.len();
+            let end = start + chunk.length() as usize;
+            if end > max {
+                // Tells the runtime the rest is not wanted; nothing waits on it.
+                let _ = reader.cancel();
+                return Ok(None);
+            }
+            bytes.resize(end, 0);
+            chunk.copy_to(&mut bytes[start..]);
+        }
     }
 }
 
