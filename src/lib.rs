@@ -465,7 +465,7 @@ pub async fn token_exchange(options: JsValue) -> Result<JsValue, JsValue> {
                 log::error!("config.invalid", "setting" => error.var, "problem" => error.problem);
                 Verdict::Error(Refusal::unavailable())
             }
-            Ok(config) => match token_exchange::run(input, &config).await {
+            Ok(config) => match token_exchange::run(input, &config, &env).await {
                 Ok(outcome) => Verdict::Ok(outcome),
                 Err(refusal) => Verdict::Error(refusal),
             },

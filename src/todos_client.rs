@@ -6,6 +6,9 @@
 //! MCP client's token (MCP 2025-11-25 basic/security_best_practices §Token Passthrough). Each
 //! call has a deadline, so a slow API becomes a tool error instead of a hung request.
 //!
+//! A 401 is recorded before it reaches the tool (`upstream::rejection`), so the refresh the client
+//! makes on it renews the upstream token.
+//!
 //! Tools see only the [`TodosApi`] trait, so host tests hand them a fake and no token.
 
 use std::future::Future;
@@ -194,21 +197,25 @@ impl Settings {
     }
 }
 
-/// The real client, built per request with the caller's upstream access token.
+/// The real client, built per request with the caller's upstream tokens.
 pub struct TodosClient<'a> {
     env: &'a worker::Env,
     settings: &'a Settings,
-    access_token: &'a str,
+    upstream: &'a crate::grant::UpstreamTokens,
 }
 
 impl<'a> TodosClient<'a> {
-    /// A client for the ToDos API `settings` name; `access_token` is the user's upstream token.
+    /// A client for the ToDos API `settings` name; it sends the user's upstream access token.
     /// The Service Binding is looked up only when a tool calls the API.
-    pub fn new(env: &'a worker::Env, settings: &'a Settings, access_token: &'a str) -> Self {
+    pub fn new(
+        env: &'a worker::Env,
+        settings: &'a Settings,
+        upstream: &'a crate::grant::UpstreamTokens,
+    ) -> Self {
         Self {
             env,
             settings,
-            access_token,
+            upstream,
         }
     }
 
@@ -227,7 +234,7 @@ impl<'a> TodosClient<'a> {
                 }
             },
         };
-        let authorization = format!("Bearer {}", self.access_token);
+        let authorization = format!("Bearer {}", self.upstream.access_token);
         let body = call.body.as_ref().map(crate::json::write);
         let mut headers = vec![
             ("Authorization", authorization.as_str()),
@@ -249,11 +256,17 @@ impl<'a> TodosClient<'a> {
             FetchFailure::TimedOut => TodosError::Timeout(timeout_ms),
             FetchFailure::Failed(message) => TodosError::Unreachable(message),
         })?;
-        classify(
+        let outcome = classify(
             answer.status,
             answer.www_authenticate.as_deref(),
             &answer.body,
-        )
+        );
+        // The tool call answers 401 and the client refreshes (RFC 6750 §3.1): recorded first, so
+        // that refresh renews the token rather than keep it (`upstream::rejection`).
+        if matches!(outcome, Err(TodosError::Unauthorized)) {
+            crate::upstream::rejection::record(self.env, self.upstream).await;
+        }
+        outcome
     }
 }
 

@@ -1,9 +1,18 @@
 //! `tokenExchangeCallback`: keeps the MCP tokens in step with the upstream ones.
 //!
-//! - The MCP access token never outlives the upstream access token it stands for: its TTL is the
-//!   upstream token's remaining lifetime (never past the provider's default).
+//! - The MCP access token lives as long as the upstream access token it stands for, within the
+//!   library's bounds: never past the provider's default (1 h), never under KV's minimum (60 s).
+//!   So it outlives the upstream token only when the provider itself issued one with under 60 s
+//!   left (at a code grant, or an upstream refresh), and then by under 60 s: a refresh grant never
+//!   issues a token for an upstream one it cannot renew and that has 60 s or less left (the grant
+//!   ends). That overhang grants nothing the upstream token does not: every tool call presents the
+//!   upstream token, and the ToDos API checks its `exp` itself (RFC 7519 §4.1.4, with 60 s of
+//!   leeway for clock skew). Refusing such grants instead would fail sign-ins the user cannot
+//!   remedy, since a provider issuing such tokens would issue them again.
 //! - On the refresh grant, an upstream token near expiry is refreshed and the rotated refresh
-//!   token kept (RFC 6749 §6; RFC 9700 §4.14.2: refresh tokens may rotate).
+//!   token kept (RFC 6749 §6; RFC 9700 §4.14.2: refresh tokens may rotate); so is one the ToDos API
+//!   rejected (`upstream::rejection`), however fresh: the client refreshes on that 401 (RFC 6750
+//!   §3.1), and a refresh that kept the token would get the same 401 again.
 //! - Upstream `invalid_grant` ends the grant (the library revokes it with its tokens); an
 //!   unreachable provider answers `temporarily_unavailable` so the client retries; never a 500.
 //! - Without an upstream refresh token (the user did not approve `offline_access`) the MCP client
@@ -101,30 +110,43 @@ pub enum Plan {
     Default,
 }
 
-/// The MCP access token lifetime for an upstream token expiring at `expires_at`.
+/// The MCP access token lifetime for an upstream token expiring at `expires_at`: what it has left,
+/// within the library's bounds (see the module's notes on the 60 s minimum).
 pub fn access_ttl(expires_at: u64, now: u64) -> u64 {
     expires_at
         .saturating_sub(now)
         .clamp(MIN_ACCESS_TOKEN_TTL, ACCESS_TOKEN_TTL)
 }
 
-/// Decides what to do for `grant_type` with the grant's upstream tokens at `now`.
-pub fn plan(grant_type: &str, upstream: &UpstreamTokens, now: u64) -> Plan {
+/// Whether `grant_type` would keep the grant's upstream access token as it is at `now`: a refresh
+/// grant does while the token is fresh (no provider round trip) or, with no refresh token to renew
+/// it, while it outlasts KV's minimum lifetime. Only then can a recorded rejection change the
+/// outcome, so only then is the record read (one KV read).
+pub fn keeps_upstream(grant_type: &str, upstream: &UpstreamTokens, now: u64) -> bool {
     let remaining = upstream.expires_at.saturating_sub(now);
+    grant_type == "refresh_token"
+        && (remaining > REFRESH_MARGIN
+            || (upstream.refresh_token.is_none() && remaining > MIN_ACCESS_TOKEN_TTL))
+}
+
+/// Decides what to do for `grant_type` with the grant's upstream tokens at `now`; `rejected` says
+/// whether the ToDos API rejected the upstream access token (read only when [`keeps_upstream`]).
+pub fn plan(grant_type: &str, upstream: &UpstreamTokens, now: u64, rejected: bool) -> Plan {
     match grant_type {
         "authorization_code" => Plan::Issue {
             access_ttl: access_ttl(upstream.expires_at, now),
             no_refresh_token: upstream.refresh_token.is_none(),
         },
-        "refresh_token" if remaining > REFRESH_MARGIN => Plan::Issue {
+        "refresh_token" if keeps_upstream(grant_type, upstream, now) && !rejected => Plan::Issue {
             access_ttl: access_ttl(upstream.expires_at, now),
             no_refresh_token: false,
         },
         "refresh_token" if upstream.refresh_token.is_some() => Plan::RefreshUpstream,
-        "refresh_token" if remaining > MIN_ACCESS_TOKEN_TTL => Plan::Issue {
-            access_ttl: access_ttl(upstream.expires_at, now),
-            no_refresh_token: false,
-        },
+        // Nothing to renew it with: the grant ends (RFC 6749 §5.2 `invalid_grant`; the library
+        // revokes it), and the client signs in again.
+        "refresh_token" if rejected => {
+            Plan::End("The ToDos API rejected the upstream access, which cannot be refreshed")
+        }
         "refresh_token" => Plan::End("The upstream access has expired and cannot be refreshed"),
         _ => Plan::Default,
     }
@@ -139,8 +161,8 @@ pub fn refreshed_props(
     now: u64,
 ) -> GrantProps {
     let mut next = props.clone();
+    next.upstream.expires_at = response.expires_at(now);
     next.upstream.access_token = response.access_token;
-    next.upstream.expires_at = now + response.expires_in.unwrap_or(MIN_ACCESS_TOKEN_TTL * 5);
     if let Some(refresh_token) = response.refresh_token {
         next.upstream.refresh_token = Some(refresh_token);
     }
@@ -172,12 +194,21 @@ macro_rules! grant_event {
 
 /// Runs the callback: plans, refreshes upstream when needed, and returns the library's result or
 /// the OAuth error to throw.
-pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome, Refusal> {
+pub async fn run(
+    input: Input,
+    config: &crate::config::Config,
+    env: &worker::Env,
+) -> Result<Outcome, Refusal> {
     use crate::upstream::client::{Upstream, UpstreamError};
     use crate::upstream::token::TokenOutcome;
 
     let now = crate::bindings::now_seconds();
-    match plan(&input.grant_type, &input.props.upstream, now) {
+    let upstream = &input.props.upstream;
+    // Concurrent refreshes of one grant are serialised (`key_lock`): the one after a renewal sees
+    // the new token, which no record names, and keeps it.
+    let rejected = keeps_upstream(&input.grant_type, upstream, now)
+        && crate::upstream::rejection::is_recorded(env, &upstream.access_token).await;
+    match plan(&input.grant_type, upstream, now, rejected) {
         Plan::Default => Ok(Outcome::default()),
         Plan::Issue {
             access_ttl,
@@ -264,6 +295,7 @@ pub async fn run(input: Input, config: &crate::config::Config) -> Result<Outcome
                 "upstream.refreshed",
                 "expires_in" => props.upstream.expires_at.saturating_sub(now),
                 "rotated" => props.upstream.refresh_token != input.props.upstream.refresh_token,
+                "rejected" => rejected,
             );
             grant_event!(debug, input, "token.refreshed", "access_ttl" => ttl);
             Ok(Outcome {
@@ -293,23 +325,24 @@ mod tests {
     }
 
     #[test]
-    fn code_grant_token_never_outlives_upstream() {
+    fn code_grant_token_lives_as_long_as_upstream_within_the_library_bounds() {
         assert_eq!(
-            plan("authorization_code", &upstream(600, true), NOW),
+            plan("authorization_code", &upstream(600, true), NOW, false),
             Plan::Issue {
                 access_ttl: 600,
                 no_refresh_token: false
             }
         );
         assert_eq!(
-            plan("authorization_code", &upstream(86_400, true), NOW),
+            plan("authorization_code", &upstream(86_400, true), NOW, false),
             Plan::Issue {
                 access_ttl: ACCESS_TOKEN_TTL,
                 no_refresh_token: false
             }
         );
+        // KV's minimum: the provider issued a token with less left; the ToDos API judges it.
         assert_eq!(
-            plan("authorization_code", &upstream(10, true), NOW),
+            plan("authorization_code", &upstream(10, true), NOW, false),
             Plan::Issue {
                 access_ttl: MIN_ACCESS_TOKEN_TTL,
                 no_refresh_token: false
@@ -320,7 +353,7 @@ mod tests {
     #[test]
     fn no_upstream_refresh_token_means_no_mcp_refresh_token() {
         assert_eq!(
-            plan("authorization_code", &upstream(600, false), NOW),
+            plan("authorization_code", &upstream(600, false), NOW, false),
             Plan::Issue {
                 access_ttl: 600,
                 no_refresh_token: true
@@ -331,18 +364,18 @@ mod tests {
     #[test]
     fn refresh_grant_refreshes_upstream_only_near_expiry() {
         assert_eq!(
-            plan("refresh_token", &upstream(3000, true), NOW),
+            plan("refresh_token", &upstream(3000, true), NOW, false),
             Plan::Issue {
                 access_ttl: 3000,
                 no_refresh_token: false
             }
         );
         assert_eq!(
-            plan("refresh_token", &upstream(100, true), NOW),
+            plan("refresh_token", &upstream(100, true), NOW, false),
             Plan::RefreshUpstream
         );
         assert_eq!(
-            plan("refresh_token", &upstream(-100, true), NOW),
+            plan("refresh_token", &upstream(-100, true), NOW, false),
             Plan::RefreshUpstream
         );
     }
@@ -350,11 +383,11 @@ mod tests {
     #[test]
     fn expired_upstream_without_refresh_token_ends_the_grant() {
         assert!(matches!(
-            plan("refresh_token", &upstream(-5, false), NOW),
+            plan("refresh_token", &upstream(-5, false), NOW, false),
             Plan::End(_)
         ));
         assert_eq!(
-            plan("refresh_token", &upstream(200, false), NOW),
+            plan("refresh_token", &upstream(200, false), NOW, false),
             Plan::Issue {
                 access_ttl: 200,
                 no_refresh_token: false
@@ -363,12 +396,84 @@ mod tests {
     }
 
     #[test]
+    fn a_rejected_upstream_token_is_refreshed_however_fresh() {
+        assert_eq!(
+            plan("refresh_token", &upstream(3000, true), NOW, true),
+            Plan::RefreshUpstream
+        );
+        assert_eq!(
+            plan("refresh_token", &upstream(100, true), NOW, true),
+            Plan::RefreshUpstream
+        );
+    }
+
+    #[test]
+    fn a_rejected_upstream_token_that_cannot_be_refreshed_ends_the_grant() {
+        assert!(matches!(
+            plan("refresh_token", &upstream(3000, false), NOW, true),
+            Plan::End(_)
+        ));
+        assert!(matches!(
+            plan("refresh_token", &upstream(200, false), NOW, true),
+            Plan::End(_)
+        ));
+    }
+
+    #[test]
+    fn a_rejection_is_read_only_where_it_changes_the_plan() {
+        for (grant_type, expires_in, refresh) in [
+            ("refresh_token", 3000, true),
+            ("refresh_token", 301, true),
+            ("refresh_token", 300, true),
+            ("refresh_token", 3000, false),
+            ("refresh_token", 200, false),
+            ("refresh_token", 60, false),
+            ("refresh_token", -5, true),
+            ("authorization_code", 3000, true),
+            ("authorization_code", 3000, false),
+            (
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+                3000,
+                true,
+            ),
+        ] {
+            let tokens = upstream(expires_in, refresh);
+            let changes = std::mem::discriminant(&plan(grant_type, &tokens, NOW, false))
+                != std::mem::discriminant(&plan(grant_type, &tokens, NOW, true));
+            assert_eq!(
+                keeps_upstream(grant_type, &tokens, NOW),
+                changes,
+                "{grant_type}, {expires_in} s left, refresh token {refresh}"
+            );
+        }
+        // The optimisation stays: a fresh token with no rejection is kept, without the provider.
+        assert!(keeps_upstream("refresh_token", &upstream(3000, true), NOW));
+        assert!(!keeps_upstream("refresh_token", &upstream(300, true), NOW));
+    }
+
+    #[test]
+    fn a_refreshed_expiry_saturates_instead_of_wrapping() {
+        let props = GrantProps {
+            user: Default::default(),
+            upstream: upstream(10, true),
+        };
+        let response = crate::upstream::token::TokenResponse::from_json(
+            r#"{"access_token":"b","expires_in":18446744073709551615}"#,
+        )
+        .unwrap();
+        let next = refreshed_props(&props, response, None, NOW);
+        assert!(next.upstream.expires_at > NOW);
+        assert_eq!(access_ttl(next.upstream.expires_at, NOW), ACCESS_TOKEN_TTL);
+    }
+
+    #[test]
     fn other_grant_types_keep_defaults() {
         assert_eq!(
             plan(
                 "urn:ietf:params:oauth:grant-type:token-exchange",
                 &upstream(600, true),
-                NOW
+                NOW,
+                false
             ),
             Plan::Default
         );

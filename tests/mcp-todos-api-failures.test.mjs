@@ -2,11 +2,14 @@
 // sign-in) calls a fake ToDos API that this test scripts to be slow, to fail, or to reject the
 // upstream token. A failing API is a tool result with isError; a rejected upstream token is an
 // HTTP 401 invalid_token, so the client refreshes; never a JSON-RPC internal error or a 500.
+// Then the real ToDos API, behind the fault injector, rejecting one upstream token: the refresh
+// the client makes on that 401 renews the token at the identity provider, however fresh it is.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
+import { callTool, startAttackStack, tokenRequest } from './support/attack-stack.mjs';
 import { postMcp, startMcpStack } from './support/mcp-stack.mjs';
 
 let stack;
@@ -70,5 +73,79 @@ describe('tools when the ToDos API fails', { timeout: 180_000 }, () => {
     assert.equal(reply.status, 401);
     assert.match(reply.headers.get('www-authenticate'), /^Bearer error="invalid_token"/);
     assert.match(reply.headers.get('www-authenticate'), /resource_metadata="/);
+  });
+});
+
+describe('the refresh after the ToDos API rejected an upstream token', { timeout: 240_000 }, () => {
+  let stack;
+  /** The bearer tokens the real ToDos API received, in order. */
+  const apiTokens = [];
+  /** The refresh-token grants the MCP worker made at the identity provider. */
+  const idpRefreshes = [];
+
+  before(async () => {
+    // The provider's default 1 h access tokens: far outside the 300 s refresh margin, so a
+    // refresh renews upstream only because of a rejection.
+    stack = await startAttackStack({ injectIdp: true, injectTodos: true });
+    stack.injectors.todos.tap(({ headers }) => apiTokens.push(headers.authorization));
+    stack.injectors.idp.tap(({ requestBody }) => {
+      if (new URLSearchParams(requestBody).get('grant_type') === 'refresh_token') idpRefreshes.push(requestBody);
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const refresh = (user, refreshToken) =>
+    tokenRequest(stack.mcpOrigin, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: user.clientId });
+
+  test('a refresh without a rejection keeps the fresh upstream token and makes no identity provider call', async () => {
+    const alice = await stack.signIn('alice');
+    const first = await callTool(stack.mcpOrigin, alice.accessToken, 'list-todos');
+    assert.equal(first.status, 200);
+    assert.equal(first.result.isError, false);
+    const upstreamToken = apiTokens.at(-1);
+    const before = idpRefreshes.length;
+    const refreshed = await refresh(alice, alice.refreshToken);
+    assert.equal(refreshed.status, 200);
+    assert.equal(idpRefreshes.length, before, 'no refresh grant at the identity provider');
+    const next = await callTool(stack.mcpOrigin, refreshed.body.access_token, 'list-todos');
+    assert.equal(next.status, 200);
+    assert.equal(apiTokens.at(-1), upstreamToken, 'the same upstream token');
+  });
+
+  test('a rejected upstream token gets the 401 challenge, and the refresh renews it at the identity provider', async () => {
+    const bob = await stack.signIn('bob');
+    assert.equal((await callTool(stack.mcpOrigin, bob.accessToken, 'list-todos')).status, 200);
+    const rejected = apiTokens.at(-1);
+    stack.injectors.todos.reject(rejected.slice('Bearer '.length));
+
+    const refused = await callTool(stack.mcpOrigin, bob.accessToken, 'add-todo', { title: 'after the rejection' }, { version: '2025-11-25' });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate'), /^Bearer error="invalid_token"/);
+    assert.match(refused.headers.get('www-authenticate'), /resource_metadata="/);
+
+    const before = idpRefreshes.length;
+    const refreshed = await refresh(bob, bob.refreshToken);
+    assert.equal(refreshed.status, 200);
+    assert.equal(idpRefreshes.length, before + 1, 'one refresh grant at the identity provider');
+    const next = await callTool(stack.mcpOrigin, refreshed.body.access_token, 'add-todo', { title: 'after the refresh' });
+    assert.equal(next.status, 200);
+    assert.equal(next.result.isError, false);
+    assert.notEqual(apiTokens.at(-1), rejected, 'a different upstream token reached the API');
+
+    // The MCP token issued before the refresh still carries the rejected upstream token: it is
+    // still refused, but that names a token the grant no longer holds, so the next refresh keeps
+    // the new one without calling the provider.
+    assert.equal((await callTool(stack.mcpOrigin, bob.accessToken, 'list-todos')).status, 401);
+    const again = await refresh(bob, refreshed.body.refresh_token);
+    assert.equal(again.status, 200);
+    assert.equal(idpRefreshes.length, before + 1, 'no further refresh grant at the identity provider');
+    assert.equal((await callTool(stack.mcpOrigin, again.body.access_token, 'list-todos')).status, 200);
+
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let wrangler flush the log
+    const log = stack.worker.logText();
+    assert.ok(log.includes('"event":"upstream.rejection_recorded"'), 'the rejection was recorded');
+    assert.ok(!log.includes(rejected.slice('Bearer '.length)), 'the rejected token is not in the log');
   });
 });

@@ -138,18 +138,14 @@ fn log_tools_registered_once() {
     log::debug!("mcp.tools_registered", "tools" => tools);
 }
 
-/// The ToDos API client for one authenticated request: the caller's upstream access token, the
-/// API `settings` name.
+/// The ToDos API client for one authenticated request: the caller's upstream tokens, the API
+/// `settings` name.
 fn todos_client<'a>(
     env: &'a Env,
     settings: &'a Settings,
     caller: &'a Caller,
 ) -> crate::todos_client::TodosClient<'a> {
-    crate::todos_client::TodosClient::new(
-        env,
-        &settings.todos_api,
-        &caller.props.upstream.access_token,
-    )
+    crate::todos_client::TodosClient::new(env, &settings.todos_api, &caller.props.upstream)
 }
 
 /// What the MCP endpoints answer with: the runtime's `Response`, built in one call

@@ -18,10 +18,6 @@ use crate::grant::{GrantProps, UpstreamTokens};
 use crate::log;
 use crate::web_url::WebUrl;
 
-/// Lifetime assumed for an upstream access token whose response carries no `expires_in`:
-/// short, so the MCP token cannot outlive it by much.
-const UNKNOWN_EXPIRY_SECONDS: u64 = 300;
-
 fn back_to_client(
     auth: &AuthRequest,
     code: &str,
@@ -209,14 +205,13 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
         .clone()
         .or_else(|| user.name.clone())
         .unwrap_or_else(|| user.sub.clone());
+    let expires_at = tokens.expires_at(bindings::now_seconds());
     let props = GrantProps {
         upstream: UpstreamTokens {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             id_token: tokens.id_token,
-            // The provider's number: saturating, so a huge `expires_in` cannot wrap around.
-            expires_at: bindings::now_seconds()
-                .saturating_add(tokens.expires_in.unwrap_or(UNKNOWN_EXPIRY_SECONDS)),
+            expires_at,
             scope: upstream_scope.unwrap_or_else(|| sign_in.scope.clone()),
         },
         user,

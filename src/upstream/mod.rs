@@ -2,13 +2,15 @@
 //! (Auth0 in production, `idp/` locally).
 //!
 //! Pure parts (`pkce`, `discovery`, `id_token`, `token`) hold every rule and are tested on the
-//! host; `client` does the HTTP and WebCrypto; `callback` is the `/callback` route.
+//! host; `client` does the HTTP and WebCrypto; `callback` is the `/callback` route; `rejection`
+//! keeps the ToDos API's rejection of an upstream token for the next refresh grant.
 
 pub mod callback;
 pub mod client;
 pub mod discovery;
 pub mod id_token;
 pub mod pkce;
+pub mod rejection;
 pub mod token;
 
 use serde::Serialize;

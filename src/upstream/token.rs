@@ -15,6 +15,24 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+/// Lifetime assumed for an access token whose response carries no `expires_in` (RFC 6749 §5.1
+/// makes it RECOMMENDED only): short, so the MCP token cannot outlive it by much.
+const UNKNOWN_EXPIRY_SECONDS: u64 = 300;
+
+/// The latest expiry kept: `Number.MAX_SAFE_INTEGER` (ECMA-262 §21.1.2.6). Props cross JS as JSON,
+/// and a larger integer would come back rounded to a float that no longer reads as a `u64`.
+const LATEST_EXPIRY: u64 = (1 << 53) - 1;
+
+impl TokenResponse {
+    /// When the access token expires, in seconds since the Unix epoch, for a response received at
+    /// `now`. `expires_in` is the provider's number: a huge one saturates instead of wrapping (a
+    /// wrapped sum would read as long expired) and is held to what JS numbers carry exactly.
+    pub fn expires_at(&self, now: u64) -> u64 {
+        now.saturating_add(self.expires_in.unwrap_or(UNKNOWN_EXPIRY_SECONDS))
+            .min(LATEST_EXPIRY)
+    }
+}
+
 /// An RFC 6749 §5.1 body (OIDC Core §3.1.3.3 adds `id_token`).
 impl FromFields for TokenResponse {
     fn from_fields(fields: &mut Fields) -> Result<Self, String> {
@@ -210,5 +228,22 @@ mod tests {
             parse_response(500, r#"{"error":"server_error"}"#),
             TokenOutcome::Failed(_)
         ));
+    }
+
+    #[test]
+    fn expiry_saturates_instead_of_wrapping_and_stays_a_safe_js_integer() {
+        let expiring = |json: &str| TokenResponse::from_json(json).map(|r| r.expires_at(1_000));
+        assert_eq!(
+            expiring(r#"{"access_token":"a","expires_in":120}"#),
+            Ok(1_120)
+        );
+        assert_eq!(
+            expiring(r#"{"access_token":"a"}"#),
+            Ok(1_000 + UNKNOWN_EXPIRY_SECONDS)
+        );
+        assert_eq!(
+            expiring(r#"{"access_token":"a","expires_in":18446744073709551615}"#),
+            Ok(LATEST_EXPIRY)
+        );
     }
 }

@@ -7,6 +7,9 @@
  * a tiny Node HTTP proxy that passes traffic to the real service, or — when a test says so —
  * resets the connection (the service is down), answers 503 (the service fails), or holds the
  * request past a deadline (the service is slow). Real services cannot be told to do that on cue.
+ * In front of the ToDos API it can also answer 401 `invalid_token` to the requests that carry one
+ * given bearer token (`reject`): what the API answers for a token whose signing key the provider
+ * withdrew, or that the provider revoked, which the real parts cannot be made to do to one token.
  * It can also record every request and response body that crosses it (`tap`), so the secrets
  * test learns the upstream tokens and client secret the MCP worker exchanged with the provider.
  *
@@ -30,15 +33,23 @@ let built = false;
 /**
  * A fault injector: an HTTP proxy on 127.0.0.1 in front of `target` (an origin).
  * `mode` is `pass` (default), `down` (every connection is reset), `error` (503 answers) or
- * `slow` (each request is held `delayMs` before it is passed on).
+ * `slow` (each request is held `delayMs` before it is passed on). Whatever the mode, a request
+ * whose `Authorization` carries a token given to `reject` gets 401 `invalid_token`.
  * @param {{ target: string, name: string }} options
  */
 export async function createFaultInjector({ target, name }) {
   const upstream = new URL(target);
-  const state = { mode: 'pass', delayMs: 0, counts: { pass: 0, down: 0, error: 0, slow: 0 } };
+  const state = { mode: 'pass', delayMs: 0, counts: { pass: 0, down: 0, error: 0, slow: 0, rejected: 0 } };
+  const rejected = new Set();
   const taps = [];
   const sockets = new Set();
   const server = createServer((req, res) => {
+    if (rejected.has(req.headers.authorization)) {
+      state.counts.rejected += 1;
+      res.writeHead(401, { 'www-authenticate': `Bearer error="invalid_token", error_description="fault injector ${name}: token rejected"` });
+      res.end();
+      return;
+    }
     const mode = state.mode;
     state.counts[mode] += 1;
     if (mode === 'down') {
@@ -97,6 +108,10 @@ export async function createFaultInjector({ target, name }) {
       state.mode = mode;
       state.delayMs = delayMs;
       if (mode === 'down') for (const socket of sockets) socket.destroy();
+    },
+    /** Answers 401 `invalid_token` to every request carrying `Authorization: Bearer <token>`. */
+    reject(token) {
+      rejected.add(`Bearer ${token}`);
     },
     /** Records every exchange that is passed through. */
     tap(fn) {
