@@ -50,22 +50,23 @@ pub fn approved(ticked: &[String], catalogue: &[String]) -> Vec<String> {
 
 /// The scopes the grant holds: what the user approved, narrowed to what the identity provider
 /// granted when its token response says (RFC 6749 §5.1 `scope`). OpenID Connect scopes are not
-/// echoed by every provider, so they are kept whenever the ID token arrived.
-pub fn granted(approved: &[String], upstream: Option<&[String]>) -> Vec<String> {
-    match upstream {
-        None => approved.to_vec(),
-        Some(upstream) => approved
-            .iter()
-            .filter(|s| {
-                upstream.contains(s)
-                    || matches!(
-                        s.as_str(),
-                        "openid" | "email" | "profile" | "offline_access"
-                    )
-            })
-            .cloned()
-            .collect(),
-    }
+/// echoed by every provider, so they are kept whenever the ID token arrived; `offline_access`
+/// only when the provider issued a refresh token (OIDC Core §11), since without one the client
+/// gets no refresh token either.
+pub fn granted(
+    approved: &[String],
+    upstream: Option<&[String]>,
+    refresh_token_issued: bool,
+) -> Vec<String> {
+    approved
+        .iter()
+        .filter(|s| match s.as_str() {
+            "offline_access" => refresh_token_issued,
+            "openid" | "email" | "profile" => true,
+            _ => upstream.is_none_or(|upstream| upstream.contains(s)),
+        })
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
@@ -113,10 +114,24 @@ mod tests {
     #[test]
     fn granted_narrows_api_scopes_to_upstream() {
         let approved = v(&["openid", "email", "read:todos", "read:billing"]);
-        assert_eq!(granted(&approved, None), approved);
+        assert_eq!(granted(&approved, None, false), approved);
         assert_eq!(
-            granted(&approved, Some(&v(&["openid", "read:todos"]))),
+            granted(&approved, Some(&v(&["openid", "read:todos"])), false),
             v(&["openid", "email", "read:todos"])
+        );
+    }
+
+    #[test]
+    fn offline_access_is_granted_only_with_an_upstream_refresh_token() {
+        let approved = v(&["openid", "offline_access", "read:todos"]);
+        assert_eq!(granted(&approved, None, true), approved);
+        assert_eq!(
+            granted(&approved, None, false),
+            v(&["openid", "read:todos"])
+        );
+        assert_eq!(
+            granted(&approved, Some(&v(&["openid", "read:todos"])), true),
+            approved
         );
     }
 

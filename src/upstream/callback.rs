@@ -199,7 +199,11 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     log::debug!("id_token.validated", "client_id" => auth.client_id, "user" => user_id);
 
     let upstream_scope = tokens.scope.as_deref().map(split_scope);
-    let scope = scopes::granted(&auth.scope, upstream_scope.as_deref());
+    let scope = scopes::granted(
+        &auth.scope,
+        upstream_scope.as_deref(),
+        tokens.refresh_token.is_some(),
+    );
     let label = user
         .email
         .clone()
