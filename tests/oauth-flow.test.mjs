@@ -51,6 +51,15 @@ describe('the MCP worker as authorization server', () => {
     await stack?.stop();
   });
 
+  /** A new browser's consent page for `client`, approved with every scope: its redirect upstream. */
+  async function approvedSignIn(client) {
+    const jar = new CookieJar();
+    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
+    const { handle, scopes } = parseConsent(await page.text());
+    const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
+    return { jar, upstreamRedirect: new URL(approved.headers.get('location')) };
+  }
+
   test('publishes authorization server and protected resource metadata, at the root and for /mcp and /sse', async () => {
     const as = await fetch(`${stack.workerUrl}/.well-known/oauth-authorization-server`, { headers: { origin: 'http://localhost:6274' } });
     assert.equal(as.status, 200);
@@ -192,39 +201,22 @@ describe('the MCP worker as authorization server', () => {
     assert.equal(again.status, 400);
   });
 
-  test('an upstream error comes back to the client as access_denied', async () => {
+  test('an upstream error reaches the client as access_denied, temporarily_unavailable or server_error, with its state', async () => {
     const client = await registerClient(stack.workerUrl);
-    const jar = new CookieJar();
-    const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
-    const { handle, scopes } = parseConsent(await page.text());
-    const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
-    const callback = await cancelUpstream(jar, new URL(approved.headers.get('location')), stack.workerUrl);
-    assert.ok(callback.searchParams.get('error'), 'the IdP sent an error');
-    const back = await jar.fetch(callback);
-    assert.equal(back.status, 302);
-    const location = new URL(back.headers.get('location'));
-    assert.ok(location.href.startsWith(CLIENT_REDIRECT));
-    assert.equal(location.searchParams.get('error'), 'access_denied');
-    assert.equal(location.searchParams.get('state'), 'state-123');
-    assert.equal(location.searchParams.get('iss'), stack.workerUrl);
-  });
-
-  test('an upstream outage reaches the client as temporarily_unavailable, an upstream refusal of the server request as server_error', async () => {
-    for (const [upstream, expected] of [['temporarily_unavailable', 'temporarily_unavailable'], ['unauthorized_client', 'server_error']]) {
-      const client = await registerClient(stack.workerUrl);
-      const jar = new CookieJar();
-      const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
-      const { handle, scopes } = parseConsent(await page.text());
-      const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
-      // The provider's redirect back, with the error it would send in place of the user's refusal.
-      const callback = await cancelUpstream(jar, new URL(approved.headers.get('location')), stack.workerUrl);
-      callback.searchParams.set('error', upstream);
+    // The user's refusal as the provider sends it; then the same redirect back carrying the error
+    // a provider sends when it is down, or when it refuses this server's own request.
+    for (const [upstream, expected] of [[null, 'access_denied'], ['temporarily_unavailable', 'temporarily_unavailable'], ['unauthorized_client', 'server_error']]) {
+      const { jar, upstreamRedirect } = await approvedSignIn(client);
+      const callback = await cancelUpstream(jar, upstreamRedirect, stack.workerUrl);
+      assert.ok(callback.searchParams.get('error'), 'the IdP sent an error');
+      if (upstream) callback.searchParams.set('error', upstream);
       const back = await jar.fetch(callback);
-      assert.equal(back.status, 302, upstream);
+      assert.equal(back.status, 302);
       const location = new URL(back.headers.get('location'));
       assert.ok(location.href.startsWith(CLIENT_REDIRECT));
-      assert.equal(location.searchParams.get('error'), expected, upstream);
+      assert.equal(location.searchParams.get('error'), expected, upstream ?? 'access_denied');
       assert.equal(location.searchParams.get('state'), 'state-123');
+      assert.equal(location.searchParams.get('iss'), stack.workerUrl);
       assert.equal(location.searchParams.get('code'), null);
     }
   });
@@ -278,11 +270,8 @@ describe('the MCP worker as authorization server', () => {
     // authorization_response_iss_parameter_supported, so a response without `iss` is refused too.
     const client = await registerClient(stack.workerUrl);
     for (const tamper of [(url) => url.searchParams.set('iss', 'https://attacker.example/'), (url) => url.searchParams.delete('iss')]) {
-      const jar = new CookieJar();
-      const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
-      const { handle, scopes } = parseConsent(await page.text());
-      const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
-      const callback = await signInUpstream(jar, new URL(approved.headers.get('location')), { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
+      const { jar, upstreamRedirect } = await approvedSignIn(client);
+      const callback = await signInUpstream(jar, upstreamRedirect, { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
       assert.ok(callback.searchParams.get('iss'), 'the provider named itself');
       tamper(callback);
       const back = await jar.fetch(callback);
