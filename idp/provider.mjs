@@ -477,14 +477,15 @@ function buildProvider({
     formats: {
       customizers: {
         // Shape API access tokens (RFC 9068 JWTs) like Auth0's: `scope` lists the OpenID
-        // Connect scopes granted as well as the API's, `permissions` lists the API's
-        // (Auth0 RBAC "Add Permissions in the Access Token"), `azp` names the client.
+        // Connect scopes granted as well as the API's, `permissions` every permission the
+        // user holds (Auth0 RBAC "Add Permissions in the Access Token": all assigned, whatever
+        // was requested; here every user holds all of the API's), `azp` names the client.
         async jwt(ctx, token, jwt) {
           const api = token.scope ? token.scope.split(' ').filter((scope) => apiScopes.has(scope)) : [];
           const oidc = grantedOidcScopes(ctx);
           const scope = [...oidc, ...api].join(' ');
           jwt.payload.scope = scope || undefined;
-          jwt.payload.permissions = api;
+          jwt.payload.permissions = [...apiScopes];
           jwt.payload.azp = token.clientId;
           if (cfg.userinfoAudience && oidc.includes('openid')) {
             jwt.payload.aud = [jwt.payload.aud, userinfoUrl];

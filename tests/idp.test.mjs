@@ -176,9 +176,9 @@ describe('signing in with the public test client', () => {
     assert.equal(payload.exp - payload.iat, DEFAULTS.accessTokenTtl);
     assert.equal(tokens.expires_in, DEFAULTS.accessTokenTtl);
 
-    // Like Auth0: `permissions` holds the API scopes granted (read:billing was not asked
-    // for), `scope` those plus the OpenID Connect scopes.
-    assert.deepEqual(sorted(payload.permissions), ['read:todos', 'write:todos']);
+    // Like Auth0 with RBAC: `scope` holds the API scopes granted (read:billing was not asked
+    // for) plus the OpenID Connect scopes; `permissions` every permission the user holds.
+    assert.deepEqual(sorted(payload.permissions), ['read:billing', 'read:todos', 'write:todos']);
     assert.deepEqual(
       sorted(payload.scope.split(' ')),
       sorted(['openid', 'profile', 'email', 'offline_access', 'read:todos', 'write:todos']),
@@ -203,7 +203,7 @@ describe('signing in with the public test client', () => {
     const { payload } = decodeJwt(tokens.access_token);
     assert.equal(payload.aud, AUDIENCE);
     assert.equal(payload.scope, 'read:billing');
-    assert.deepEqual(payload.permissions, ['read:billing']);
+    assert.deepEqual(sorted(payload.permissions), ['read:billing', 'read:todos', 'write:todos']);
     assert.equal(tokens.id_token, undefined);
 
     const response = await fetch(`${idp.issuer}userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
@@ -297,7 +297,7 @@ describe('refresh tokens', () => {
     const { payload } = verifyJwt(second.access_token, await jwksOf(idp.issuer));
     assert.equal(payload.sub, 'alice');
     assert.ok([payload.aud].flat().includes(AUDIENCE));
-    assert.deepEqual(sorted(payload.permissions), ['read:todos', 'write:todos']);
+    assert.deepEqual(sorted(payload.scope.split(' ').filter((s) => s.includes(':'))), ['read:todos', 'write:todos']);
     assert.ok(payload.scope.split(' ').includes('offline_access'));
 
     const third = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: second.refresh_token }));

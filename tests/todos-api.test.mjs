@@ -221,10 +221,17 @@ describe('scopes', () => {
     assert.equal(remove.status, 403);
   });
 
-  test('a token without a scope claim is still checked against its permissions claim', async () => {
-    const token = signedByIdp(claims({ scope: undefined, permissions: ['read:todos'] }));
-    assert.equal((await call('/api/todos', { token })).status, 200);
-    assert.equal((await call('/api/billing', { token })).status, 403);
+  test('a token is held to its scope claim, not to the permissions its user holds', async () => {
+    // Auth0's `permissions` lists every permission assigned to the user, also ones the client
+    // did not ask for or the user unticked: only `scope` is what the token was granted.
+    const all = ['read:todos', 'read:billing', 'write:todos'];
+    const narrow = signedByIdp(claims({ scope: 'openid read:todos', permissions: all }));
+    assert.equal((await call('/api/todos', { token: narrow })).status, 200);
+    const billing = await call('/api/billing', { token: narrow });
+    assert.equal(billing.status, 403);
+    assert.match(billing.headers.get('www-authenticate'), /error="insufficient_scope"/);
+    const none = signedByIdp(claims({ scope: undefined, permissions: all }));
+    assert.equal((await call('/api/todos', { token: none })).status, 403);
   });
 });
 

@@ -1,7 +1,10 @@
 //! Scopes: what an access token allows, and the check each route makes.
 //!
-//! RFC 6749 §3.3: `scope` is a space-delimited list of case-sensitive strings. Auth0 also puts
-//! an API's RBAC permissions in a `permissions` array; both count (their union).
+//! RFC 6749 §3.3: `scope` is a space-delimited list of case-sensitive strings, and the access
+//! token's `scope` claim is what it was granted (RFC 9068 §2.2.3). Auth0's RBAC `permissions`
+//! claim does not count: it lists every permission assigned to the user, whatever the client asked
+//! for and the user consented to, while with RBAC on the `scope` claim is already narrowed to the
+//! permissions the user holds.
 
 use std::collections::BTreeSet;
 
@@ -21,13 +24,12 @@ pub struct Scopes(BTreeSet<String>);
 pub struct InsufficientScope(pub &'static str);
 
 impl Scopes {
-    /// The union of the `scope` claim (space separated) and the `permissions` claim (array).
-    pub fn from_claims(scope: Option<&str>, permissions: Option<&[String]>) -> Self {
-        let from_scope = scope.into_iter().flat_map(|s| s.split(' '));
-        let from_permissions = permissions.into_iter().flatten().map(String::as_str);
+    /// The scopes of a `scope` claim (space separated); none without one.
+    pub fn from_claims(scope: Option<&str>) -> Self {
         Self(
-            from_scope
-                .chain(from_permissions)
+            scope
+                .into_iter()
+                .flat_map(|s| s.split(' '))
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
@@ -59,30 +61,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scope_claim_and_permissions_are_united() {
-        let permissions = vec!["read:billing".to_owned(), "read:todos".to_owned()];
-        let scopes = Scopes::from_claims(Some("openid  read:todos"), Some(&permissions));
-        assert_eq!(
-            scopes.iter().collect::<Vec<_>>(),
-            ["openid", "read:billing", "read:todos"]
-        );
+    fn the_scope_claim_is_split_on_spaces() {
+        let scopes = Scopes::from_claims(Some("openid  read:todos"));
+        assert_eq!(scopes.iter().collect::<Vec<_>>(), ["openid", "read:todos"]);
     }
 
     #[test]
     fn require_passes_only_for_an_exact_match() {
-        let scopes = Scopes::from_claims(Some("read:todos"), None);
+        let scopes = Scopes::from_claims(Some("read:todos"));
         assert_eq!(scopes.require(READ_TODOS), Ok(()));
         assert_eq!(
             scopes.require(WRITE_TODOS),
             Err(InsufficientScope(WRITE_TODOS))
         );
-        let upper = Scopes::from_claims(Some("READ:TODOS"), None);
+        let upper = Scopes::from_claims(Some("READ:TODOS"));
         assert!(upper.require(READ_TODOS).is_err());
     }
 
     #[test]
     fn no_claims_grant_nothing() {
-        let scopes = Scopes::from_claims(None, None);
+        let scopes = Scopes::from_claims(None);
         assert!(scopes.require(READ_BILLING).is_err());
         assert_eq!(scopes.iter().count(), 0);
     }

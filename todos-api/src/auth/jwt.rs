@@ -129,9 +129,6 @@ pub struct AccessClaims {
     /// Space-separated scopes (RFC 9068 §2.2.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Auth0 RBAC permissions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions: Option<Vec<String>>,
     /// Every other claim, untouched.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -264,10 +261,9 @@ impl<'a> UnverifiedToken<'a> {
             .map_err(|err| TokenError::MalformedClaims(err.to_string()))?;
         check_claims(&claims, policy, now)?;
         let subject = claims.custom.sub.clone().ok_or(TokenError::Subject)?;
-        let scopes = Scopes::from_claims(
-            claims.custom.scope.as_deref(),
-            claims.custom.permissions.as_deref(),
-        );
+        // The `scope` claim alone: Auth0's `permissions` lists what the user holds, not what
+        // this token was granted (`crate::scopes`).
+        let scopes = Scopes::from_claims(claims.custom.scope.as_deref());
         Ok(VerifiedToken {
             subject,
             scopes,
@@ -386,9 +382,14 @@ mod tests {
         let verified = check(good_claims()).expect("valid");
         assert_eq!(verified.subject, "auth0|dave");
         assert!(verified.scopes.contains("read:todos"));
-        assert!(verified.scopes.contains("read:billing"));
+        // Auth0's `permissions` names what the user holds, not what the token was granted.
+        assert!(!verified.scopes.contains("read:billing"));
         let claims = verified.claims_json().expect("serializes");
         assert_eq!(claims["client_id"], "mcp");
+        assert_eq!(
+            claims["permissions"][0], "read:billing",
+            "kept among all claims"
+        );
         assert_eq!(claims["exp"], NOW + 300);
         assert_eq!(claims["aud"][0], "urn:todos-api");
     }
