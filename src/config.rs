@@ -117,8 +117,7 @@ pub struct Config {
     pub upstream_timeout_ms: u64,
     /// How long an accepted access token is remembered in the isolate, seconds (0: never).
     pub access_token_memo_seconds: u32,
-    /// The MCP endpoints' own settings (origins, body limit, the ToDos API), which fall back to
-    /// defaults instead of failing.
+    /// The MCP endpoints' own settings (origins, body limit, the ToDos API, the SSE sessions).
     pub mcp: crate::mcp::Settings,
 }
 
@@ -139,10 +138,40 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn error(var: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn error(var: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
         problem: problem.into(),
+    }
+}
+
+/// A whole number within `range` from the setting `var`, or `default` when it is unset.
+pub(crate) fn whole_number<T>(
+    var: &'static str,
+    raw: Option<&str>,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+{
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<T>()
+            .ok()
+            .filter(|value| range.contains(value))
+            .ok_or_else(|| {
+                error(
+                    var,
+                    format!(
+                        "must be a whole number of {unit} from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
     }
 }
 
@@ -242,12 +271,12 @@ impl Config {
             audience: get(vars::AUTH0_AUDIENCE),
             scope,
             token_auth_method,
-            public_url,
             consent_secret: Secret(consent_secret),
             log_level,
             upstream_timeout_ms,
             access_token_memo_seconds,
-            mcp: crate::mcp::Settings::from_lookup(&lookup),
+            mcp: crate::mcp::Settings::from_lookup(get, &public_url)?,
+            public_url,
         })
     }
 
@@ -263,7 +292,7 @@ fn is_loopback(url: &WebUrl) -> bool {
     is_loopback_host(&url.hostname())
 }
 
-fn check_scheme(var: &'static str, url: &WebUrl) -> Result<(), ConfigError> {
+pub(crate) fn check_scheme(var: &'static str, url: &WebUrl) -> Result<(), ConfigError> {
     match url.scheme().as_str() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),

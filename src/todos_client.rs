@@ -17,6 +17,8 @@ use std::pin::Pin;
 use serde_json::Value;
 
 use crate::bindings::{FetchFailure, fetch_text};
+use crate::config::{self, ConfigError};
+use crate::web_url::WebUrl;
 
 /// A boxed future that need not be `Send` (Workers run one thread per isolate).
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -184,16 +186,34 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings; unset or malformed values fall back to the binding and the default.
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
-        let url = var(TODOS_API_URL_VAR)
-            .map(|value| value.trim().trim_end_matches('/').to_string())
-            .filter(|url| !url.is_empty());
-        let timeout_ms = var(TODOS_API_TIMEOUT_VAR)
-            .and_then(|value| value.trim().parse().ok())
-            .filter(|ms| *ms > 0)
-            .unwrap_or(DEFAULT_TIMEOUT_MS);
-        Self { url, timeout_ms }
+    /// Reads and checks the settings (`var` gives a set, trimmed, non-empty value): unset, the
+    /// Service Binding and the default deadline. The user's upstream access token travels to
+    /// `TODOS_API_URL`, so it must be https (http on a loopback host only; OAuth 2.1 §1.5, RFC
+    /// 6750 §5.3) and carry no query, fragment or user info.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let url = match var(TODOS_API_URL_VAR) {
+            None => None,
+            Some(raw) => {
+                let parsed = WebUrl::parse(&raw)
+                    .ok_or_else(|| config::error(TODOS_API_URL_VAR, "is not a valid URL"))?;
+                config::check_scheme(TODOS_API_URL_VAR, &parsed)?;
+                if parsed.has_query_fragment_or_userinfo() {
+                    return Err(config::error(
+                        TODOS_API_URL_VAR,
+                        "must not have a query, fragment or user info",
+                    ));
+                }
+                Some(raw.trim_end_matches('/').to_owned())
+            }
+        };
+        let timeout_ms = config::whole_number(
+            TODOS_API_TIMEOUT_VAR,
+            var(TODOS_API_TIMEOUT_VAR).as_deref(),
+            1..=60_000,
+            "milliseconds",
+            DEFAULT_TIMEOUT_MS,
+        )?;
+        Ok(Self { url, timeout_ms })
     }
 }
 

@@ -58,6 +58,13 @@ describe('the MCP worker refuses an unsafe configuration', { timeout: 120_000 },
     ['an http issuer on a public host (OAuth 2.1 §1.5)', { OIDC_ISSUER: 'http://idp.example.com/' }, 'OIDC_ISSUER'],
     ['an issuer with an empty fragment', { OIDC_ISSUER: 'https://idp.example.com/#' }, 'OIDC_ISSUER'],
     ['an issuer that is not a URL', { OIDC_ISSUER: 'idp.example.com' }, 'OIDC_ISSUER'],
+    // The user's upstream token travels to TODOS_API_URL (OAuth 2.1 §1.5, RFC 6750 §5.3).
+    ['an http TODOS_API_URL on a public host', { TODOS_API_URL: 'http://api.example.com' }, 'TODOS_API_URL'],
+    ['a TODOS_API_TIMEOUT_MS past a minute', { TODOS_API_TIMEOUT_MS: '600000' }, 'TODOS_API_TIMEOUT_MS'],
+    ['a MAX_BODY_BYTES that is not a number', { MAX_BODY_BYTES: 'one-megabyte' }, 'MAX_BODY_BYTES'],
+    // A browser's Origin never has a path: such an entry would never match, silently.
+    ['an ALLOWED_ORIGINS entry with a path', { ALLOWED_ORIGINS: 'https://app.example.com/inspector' }, 'ALLOWED_ORIGINS'],
+    ['an SSE_KEEPALIVE_SECONDS that is not a number', { SSE_KEEPALIVE_SECONDS: 'twenty' }, 'SSE_KEEPALIVE_SECONDS'],
   ];
   for (const [what, vars, setting] of cases) {
     test(`${what}: 500 on every path and the log names ${setting}`, async () => {

@@ -23,6 +23,7 @@ use std::cell::Cell;
 use serde_json::{Value, json};
 use worker::{Env, Request};
 
+use crate::config::{ConfigError, whole_number};
 use crate::grant::Caller;
 use crate::log;
 use jsonrpc::{ErrorCode, RpcError, error_response};
@@ -40,8 +41,6 @@ pub mod vars {
     pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
     /// The largest POST body accepted, in bytes.
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
-    /// The public origin of this worker (the protected resource).
-    pub const PUBLIC_URL: &str = "PUBLIC_URL";
     /// Seconds without a POST after which an SSE session ends (default 1800).
     pub const SSE_IDLE_TIMEOUT_SECONDS: &str = "SSE_IDLE_TIMEOUT_SECONDS";
     /// Seconds between SSE keep-alive comments (default 20).
@@ -50,8 +49,13 @@ pub mod vars {
 
 /// Default `MAX_BODY_BYTES`: 1 MiB, far above any message these tools take.
 const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
-/// Default `PUBLIC_URL`: `wrangler dev` on its port.
-const DEFAULT_PUBLIC_URL: &str = "http://localhost:8788";
+/// The largest `MAX_BODY_BYTES` accepted: 100 MiB, the request body limit of Cloudflare's Free and
+/// Pro plans (a larger limit could never be reached).
+const MAX_MAX_BODY_BYTES: usize = 100 << 20;
+/// Default and bounds of the SSE session's timers (`session.rs` reads them in the object).
+pub const DEFAULT_SSE_IDLE_SECONDS: u64 = 1800;
+pub const DEFAULT_SSE_KEEPALIVE_SECONDS: u64 = 20;
+const SSE_SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 
 /// The settings of the MCP endpoints: part of `Config`, so read once per isolate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,20 +71,42 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the settings; unset or malformed values fall back to their defaults.
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Self {
-        Self {
-            todos_api: crate::todos_client::Settings::from_lookup(&var),
-            allowed_origins: rules::parse_origins(&var(vars::ALLOWED_ORIGINS).unwrap_or_default()),
-            max_body_bytes: var(vars::MAX_BODY_BYTES)
-                .and_then(|raw| raw.trim().parse().ok())
-                .filter(|bytes| *bytes > 0)
-                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
-            public_url: var(vars::PUBLIC_URL)
-                .map(|url| url.trim().trim_end_matches('/').to_string())
-                .filter(|url| !url.is_empty())
-                .unwrap_or_else(|| DEFAULT_PUBLIC_URL.to_string()),
+    /// Reads and checks the settings (`var` gives a set, trimmed, non-empty value); `public_url`
+    /// is `Config`'s, already checked and in its origin form. A malformed value is an error
+    /// naming it, as every other setting's (`crate::config`), never a silent default.
+    pub fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+        public_url: &str,
+    ) -> Result<Self, ConfigError> {
+        // The SSE session object reads its timers itself; they are checked here, so that a worker
+        // with a malformed one refuses every request rather than run on a default.
+        for (name, default) in [
+            (vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_SSE_IDLE_SECONDS),
+            (vars::SSE_KEEPALIVE_SECONDS, DEFAULT_SSE_KEEPALIVE_SECONDS),
+        ] {
+            whole_number(
+                name,
+                var(name).as_deref(),
+                SSE_SECONDS_RANGE,
+                "seconds",
+                default,
+            )?;
         }
+        Ok(Self {
+            todos_api: crate::todos_client::Settings::from_lookup(&var)?,
+            allowed_origins: rules::parse_origins(
+                var(vars::ALLOWED_ORIGINS).as_deref().unwrap_or_default(),
+            )
+            .map_err(|problem| crate::config::error(vars::ALLOWED_ORIGINS, problem))?,
+            max_body_bytes: whole_number(
+                vars::MAX_BODY_BYTES,
+                var(vars::MAX_BODY_BYTES).as_deref(),
+                1..=MAX_MAX_BODY_BYTES,
+                "bytes",
+                DEFAULT_MAX_BODY_BYTES,
+            )?,
+            public_url: public_url.to_owned(),
+        })
     }
 
     /// The protected-resource metadata URL named in challenges (RFC 9728 §5.1).

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::dispatch::{HttpFailure, META_PROTOCOL_VERSION, Reply};
 use super::jsonrpc::{ErrorCode, Incoming, RequestId, RpcError, error_response};
 use super::version::ProtocolVersion;
+use crate::web_url::WebUrl;
 
 /// The MCP headers of a POST, as sent (names are case-insensitive, values are not).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -268,11 +269,29 @@ pub fn provider_cors_headers(
 }
 
 /// Parses `ALLOWED_ORIGINS`: comma or space separated origins.
-pub fn parse_origins(raw: &str) -> Vec<String> {
+pub fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
     raw.split([',', ' ', '\n'])
         .map(str::trim)
         .filter(|entry| !entry.is_empty())
-        .map(String::from)
+        .map(|entry| {
+            if entry == "*" {
+                return Ok(entry.to_owned());
+            }
+            // Browsers send an origin serialised (RFC 6454 §6.2): scheme and host lower-cased, no
+            // default port, no path. An entry written otherwise would never match, silently.
+            match WebUrl::parse(entry) {
+                Some(url)
+                    if matches!(url.scheme().as_str(), "http" | "https")
+                        && url.path() == "/"
+                        && !url.has_query_fragment_or_userinfo() =>
+                {
+                    Ok(url.origin())
+                }
+                _ => Err(
+                    "must be origins such as https://app.example.com (no path), or *".to_owned(),
+                ),
+            }
+        })
         .collect()
 }
 
@@ -534,7 +553,7 @@ mod tests {
 
     #[test]
     fn origins() {
-        let allowed = parse_origins("http://localhost:6274, http://127.0.0.1:6274");
+        let allowed = parse_origins("http://localhost:6274, http://127.0.0.1:6274").unwrap();
         assert!(origin_allowed(None, &allowed, "http://localhost:8788"));
         assert!(origin_allowed(
             Some("http://localhost:6274"),
@@ -553,10 +572,27 @@ mod tests {
         ));
         assert!(origin_allowed(
             Some("https://any.example"),
-            &parse_origins("*"),
+            &parse_origins("*").unwrap(),
             "http://localhost:8788"
         ));
         assert!(!origin_allowed(Some("null"), &[], "http://localhost:8788"));
+    }
+
+    #[test]
+    fn allowed_origins_are_read_in_their_serialised_form_or_refused() {
+        assert_eq!(
+            parse_origins("HTTPS://App.Example.com:443/, http://localhost:6274\n*").unwrap(),
+            ["https://app.example.com", "http://localhost:6274", "*"]
+        );
+        for entry in [
+            "https://app.example.com/mcp",
+            "https://app.example.com/?x",
+            "app.example.com",
+            "ftp://app.example.com",
+            "https://user@app.example.com",
+        ] {
+            assert!(parse_origins(entry).is_err(), "{entry}");
+        }
     }
 
     #[test]

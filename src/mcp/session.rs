@@ -46,9 +46,6 @@ pub const HEADER_ENDPOINT: &str = "X-Endpoint";
 /// The version `initialize` negotiated, sent with its response.
 pub const HEADER_NEGOTIATED: &str = "X-Negotiated-Version";
 
-const DEFAULT_IDLE_SECONDS: u64 = 1800;
-const DEFAULT_KEEPALIVE_SECONDS: u64 = 20;
-
 /// One open session.
 struct Live {
     session_id: String,
@@ -87,8 +84,10 @@ impl DurableObject for McpSseSession {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        let idle_ms = self.seconds(super::vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_IDLE_SECONDS)
-            as f64
+        let idle_ms = self.seconds(
+            super::vars::SSE_IDLE_TIMEOUT_SECONDS,
+            super::DEFAULT_SSE_IDLE_SECONDS,
+        ) as f64
             * 1000.0;
         let now = super::now_ms();
         let due = self
@@ -146,7 +145,10 @@ impl McpSseSession {
             sender,
             last_activity_ms: super::now_ms(),
         });
-        let idle = self.seconds(super::vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_IDLE_SECONDS);
+        let idle = self.seconds(
+            super::vars::SSE_IDLE_TIMEOUT_SECONDS,
+            super::DEFAULT_SSE_IDLE_SECONDS,
+        );
         self.state
             .storage()
             .set_alarm(Duration::from_secs(idle))
@@ -160,7 +162,7 @@ impl McpSseSession {
 
         let keepalive = Duration::from_secs(self.seconds(
             super::vars::SSE_KEEPALIVE_SECONDS,
-            DEFAULT_KEEPALIVE_SECONDS,
+            super::DEFAULT_SSE_KEEPALIVE_SECONDS,
         ));
         let guard = CloseOnDrop {
             live: self.live.clone(),
