@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT } from '../scripts/lib/toolchain.mjs';
-import { callMcp, signedInClient, tokenRequest } from './support/oauth-client.mjs';
+import { callMcp, signedInClient, sseStatus, tokenRequest } from './support/oauth-client.mjs';
 import { TEST_ADMIN_TOKEN, adminRequest, startAccountStack } from './support/account.mjs';
 
 function adminCommand(workerUrl, args, token = TEST_ADMIN_TOKEN) {
@@ -52,6 +52,7 @@ describe('the admin API', () => {
     const revoked = await adminRequest(stack.workerUrl, 'DELETE', `/admin/users/judy/grants/${g.id}`, TEST_ADMIN_TOKEN);
     assert.equal(revoked.status, 204);
     assert.equal((await callMcp(stack.workerUrl, grant.tokens.access_token)).status, 401);
+    assert.equal(await sseStatus(stack.workerUrl, grant.tokens.access_token), 401);
     const refresh = await tokenRequest(stack.workerUrl, { grant_type: 'refresh_token', refresh_token: grant.tokens.refresh_token, client_id: grant.client.client_id });
     assert.equal(refresh.status, 400);
     assert.equal(refresh.body.error, 'invalid_grant');
@@ -93,6 +94,7 @@ describe('the admin API', () => {
     assert.equal(revoke.status, 0, revoke.stderr);
     assert.match(revoke.stdout, /revoked grant/);
     assert.equal((await callMcp(stack.workerUrl, grant.tokens.access_token)).status, 401);
+    assert.equal(await sseStatus(stack.workerUrl, grant.tokens.access_token), 401);
     const again = adminCommand(stack.workerUrl, ['revoke', 'leo', grants[0].id]);
     assert.equal(again.status, 1);
   });

@@ -11,6 +11,7 @@ import {
   CookieJar,
   authorize,
   authorizeUrl,
+  bindingCookie,
   callMcp,
   cancelUpstream,
   createPkcePair,
@@ -18,6 +19,7 @@ import {
   registerClient,
   signInUpstream,
   signedInClient,
+  sseStatus,
   startStack,
   submitConsent,
   tokenRequest,
@@ -123,6 +125,7 @@ describe('the MCP worker as authorization server', () => {
     const revoked = await tokenRequest(stack.workerUrl, { token: refreshed.body.access_token, client_id: client.client_id });
     assert.equal(revoked.status, 200);
     assert.equal((await callMcp(stack.workerUrl, refreshed.body.access_token)).status, 401);
+    assert.equal(await sseStatus(stack.workerUrl, refreshed.body.access_token), 401);
     const revokedRefresh = await tokenRequest(stack.workerUrl, { token: refreshed.body.refresh_token, client_id: client.client_id });
     assert.equal(revokedRefresh.status, 200);
     const afterRevocation = await tokenRequest(stack.workerUrl, {
@@ -188,6 +191,9 @@ describe('the MCP worker as authorization server', () => {
     const jar = new CookieJar();
     const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
     const { handle } = parseConsent(await page.text());
+    const binding = bindingCookie('consent', handle);
+    const before = jar.clone(); // the browser as it posts Deny: with the handle's binding cookie
+    assert.equal(before.get(stack.workerUrl, binding.name), binding.value, 'the browser holds the binding cookie');
     const denied = await submitConsent(jar, stack.workerUrl, { handle, decision: 'deny' });
     assert.equal(denied.status, 302);
     const location = new URL(denied.headers.get('location'));
@@ -196,9 +202,12 @@ describe('the MCP worker as authorization server', () => {
     assert.equal(location.searchParams.get('state'), 'state-123');
     assert.equal(location.searchParams.get('iss'), stack.workerUrl);
     assert.equal(location.searchParams.get('code'), null);
-    // The handle was single use.
-    const again = await submitConsent(jar, stack.workerUrl, { handle, decision: 'approve', scopes: ['openid'] });
+    assert.equal(jar.get(stack.workerUrl, binding.name), undefined, 'Deny cleared the binding cookie');
+    // The handle was single use: posted again with the binding cookie Deny cleared, it is refused
+    // because its transaction is gone.
+    const again = await submitConsent(before, stack.workerUrl, { handle, decision: 'approve', scopes: ['openid'] });
     assert.equal(again.status, 400);
+    assert.equal(again.headers.get('location'), null);
   });
 
   test('an upstream error reaches the client as access_denied, temporarily_unavailable or server_error, with its state', async () => {
@@ -241,16 +250,21 @@ describe('the MCP worker as authorization server', () => {
 
   test('a replayed state is refused, and a callback without the browser cookie is refused', async () => {
     const client = await registerClient(stack.workerUrl);
-    // Replay: the same callback URL a second time, in the same browser.
+    // Replay: the same callback URL a second time, in the same browser, with the binding cookie
+    // it carried the first time (the first answer clears it; the state itself must be spent).
     const jar = new CookieJar();
     const page = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: ALL_SCOPES, challenge: createPkcePair().challenge }));
     const { handle, scopes } = parseConsent(await page.text());
     const approved = await submitConsent(jar, stack.workerUrl, { handle, scopes });
     const callback = await signInUpstream(jar, new URL(approved.headers.get('location')), { login: 'carol', stopAtCallback: true, workerUrl: stack.workerUrl });
+    const binding = bindingCookie('upstream', callback.searchParams.get('state'));
+    const before = jar.clone();
+    assert.equal(before.get(callback, binding.name), binding.value, 'the browser holds the state\'s binding cookie');
     const first = await jar.fetch(callback);
     assert.equal(first.status, 302);
     assert.ok(new URL(first.headers.get('location')).searchParams.get('code'));
-    const replayed = await jar.fetch(callback);
+    assert.equal(jar.get(callback, binding.name), undefined, 'the callback cleared the binding cookie');
+    const replayed = await before.fetch(callback);
     assert.equal(replayed.status, 400);
     assert.equal(replayed.headers.get('location'), null);
 

@@ -2,6 +2,8 @@
 // real MCP worker (wrangler dev) and the local identity provider (idp/, in this process so a test
 // can restart it or shorten its token lifetimes). Only what goes over the wire is used.
 
+import { createHash } from 'node:crypto';
+
 import { createIdp } from '../../idp/provider.mjs';
 import { CookieJar, createPkcePair, followRedirects, submitLoginForm } from './oidc-login.mjs';
 import { buildAll, ensureDevVars, freePort, startWorker } from './services.mjs';
@@ -116,6 +118,22 @@ export function submitConsent(jar, workerUrl, { handle, decision = 'approve', sc
   });
 }
 
+/**
+ * The binding cookie the OAuth library sets for a consent `handle` or an upstream `state` (`kind`
+ * `consent` or `upstream`): named after the first 16 hex digits of the value's SHA-256, holding the
+ * whole hash (workers-oauth-provider's `transactionCookieName` and `bindingCookie`). A test that
+ * plants it gets past the cookie check to the transaction lookup.
+ */
+export function bindingCookie(kind, handle) {
+  const hash = createHash('sha256').update(handle).digest('hex');
+  return { name: `__Host-oauth-${kind}-${hash.slice(0, 16)}`, value: hash };
+}
+
+/** Stores cookie `name` = `value` in `jar` for `workerUrl`, as the library's `Set-Cookie` would. */
+export function plantCookie(jar, workerUrl, { name, value }) {
+  jar.setCookie(`${name}=${value}; Path=/; Secure; HttpOnly; SameSite=Lax`, workerUrl);
+}
+
 const isClientRedirect = (url) => url.href.startsWith(CLIENT_REDIRECT);
 
 /**
@@ -202,6 +220,17 @@ export async function callMcp(workerUrl, accessToken) {
     // not JSON: keep the text
   }
   return { status: response.status, body, headers: response.headers };
+}
+
+/** Opens /sse with a bearer token and reports the status (the stream, if any, is closed at once). */
+export async function sseStatus(workerUrl, accessToken) {
+  const controller = new AbortController();
+  const response = await fetch(`${workerUrl}/sse`, {
+    headers: { authorization: `Bearer ${accessToken}`, accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  controller.abort();
+  return response.status;
 }
 
 /** Registration + authorization + code exchange: a fresh token set for `login`. */

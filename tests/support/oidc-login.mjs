@@ -178,6 +178,20 @@ export class CookieJar {
     return this.matching(url).find((cookie) => cookie.name === name)?.value;
   }
 
+  /**
+   * A copy of this jar: the browser's cookies as they are now, kept however this jar changes
+   * later (what a replay of an earlier request from the same browser sends).
+   *
+   * @returns {CookieJar}
+   */
+  clone() {
+    const copy = new CookieJar();
+    for (const [key, cookie] of this.#cookies) {
+      copy.#cookies.set(key, { ...cookie });
+    }
+    return copy;
+  }
+
   /** Forgets every cookie (a fresh browser profile). */
   clear() {
     this.#cookies.clear();
