@@ -240,6 +240,8 @@ pub fn fetch(
     // With the memo off (`ACCESS_TOKEN_MEMO_SECONDS=0`) nothing is looked up or noted.
     if memo_on && is_mcp_call(&request, path) {
         if let Some(caller) = remembered_caller(&request, &url) {
+            // Debug only: what tests of the memo's rules see to know the memo answered.
+            log::debug!("token.remembered", "client_id" => caller.client_id, "user" => caller.user_id);
             return future_to_promise(async move {
                 remembered_fetch(request, env, caller)
                     .await

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { ALLOWED_ORIGIN, MAX_BODY_BYTES, logEvents, postMcp, startMcpStack } from './support/mcp-stack.mjs';
+import { ALLOWED_ORIGIN, MAX_BODY_BYTES, eventCount, logEvents, postMcp, startMcpStack } from './support/mcp-stack.mjs';
 import { postChunked } from './support/services.mjs';
 
 const VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
@@ -386,10 +386,13 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
     const checked = await mcp();
     assert.equal(checked['access-control-allow-origin'], ALLOWED_ORIGIN);
     assert.match(checked['access-control-expose-headers'], /WWW-Authenticate/);
+    const before = await eventCount(stack.worker, 'token.remembered', 0);
     assert.deepEqual(await mcp(), checked);
     const stream = await sse();
     assert.equal(stream['access-control-allow-origin'], ALLOWED_ORIGIN);
     assert.deepEqual(await sse(), stream);
+    // Both second calls were answered from memory, so the headers compared are the memo's own.
+    assert.equal(await eventCount(stack.worker, 'token.remembered', before + 2), before + 2, 'answered from memory');
   });
 
   test('a browser preflight for /mcp allows the MCP headers', async () => {

@@ -32,6 +32,7 @@ import {
   submitConsent,
   tokenRequest,
 } from './support/attack-stack.mjs';
+import { eventCount } from './support/mcp-stack.mjs';
 
 const ALL = 'openid email profile offline_access read:todos read:billing write:todos';
 const IDP_TTL = 61;
@@ -290,7 +291,9 @@ describe('attack battery', { timeout: 240_000 }, () => {
       assert.equal(response.status, 401, token);
       assert.match(response.headers.get('www-authenticate'), /^Bearer /);
     }
+    const remembered = await eventCount(stack.worker, 'token.remembered', 0);
     assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200, 'control: the real token works');
+    assert.equal(await eventCount(stack.worker, 'token.remembered', remembered + 1), remembered + 1, 'the real token was remembered all along');
   });
 
   test('a remembered MCP token is refused on another origin of the same worker (its audience is this one)', async () => {
@@ -299,6 +302,9 @@ describe('attack battery', { timeout: 240_000 }, () => {
     const before = await callMcp(elsewhere, accessToken);
     assert.equal(before.status, 401, 'the library refuses a token outside its audience');
     assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200, 'on its own origin it works');
+    const hits = await eventCount(stack.worker, 'token.remembered', 0);
+    assert.equal((await callMcp(stack.mcpOrigin, accessToken)).status, 200);
+    assert.equal(await eventCount(stack.worker, 'token.remembered', hits + 1), hits + 1, 'remembered on its own origin');
     const remembered = await callMcp(elsewhere, accessToken);
     assert.equal(remembered.status, 401, 'remembered on one origin, refused on another');
     assert.match(remembered.headers.get('www-authenticate'), /invalid_token/);
@@ -600,6 +606,9 @@ describe('attack battery', { timeout: 240_000 }, () => {
     assert.ok(lastUse > 0, 'the battery left time to use the token before it expires');
     await sleep(lastUse);
     assert.equal((await callMcp(stack.mcpOrigin, early.accessToken)).status, 200, 'still valid 4 s before');
+    const hits = await eventCount(stack.worker, 'token.remembered', 0);
+    assert.equal((await callMcp(stack.mcpOrigin, early.accessToken)).status, 200, 'and remembered');
+    assert.equal(await eventCount(stack.worker, 'token.remembered', hits + 1), hits + 1, 'the isolate remembers it');
     const left = earlyAt + (early.expiresIn + 2) * 1000 - Date.now();
     if (left > 0) await sleep(left);
     const expired = await callMcp(stack.mcpOrigin, early.accessToken);

@@ -129,6 +129,20 @@ export function logEvents(service, name) {
     .filter((entry) => entry?.event === name);
 }
 
+/**
+ * How many `name` events the worker has logged, once there are at least `atLeast` or 3 s have
+ * passed: wrangler may print a line a moment after the answer it belongs to.
+ */
+export async function eventCount(service, name, atLeast) {
+  const deadline = Date.now() + 3000;
+  let count = logEvents(service, name).length;
+  while (count < atLeast && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    count = logEvents(service, name).length;
+  }
+  return count;
+}
+
 /** POSTs one JSON-RPC body to `/mcp` as a raw HTTP client; `body` may be a string. */
 export async function postMcp(origin, token, body, headers = {}) {
   const response = await fetch(`${origin}/mcp`, {
