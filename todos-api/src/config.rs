@@ -21,10 +21,14 @@ pub mod vars {
     pub const LOG_LEVEL: &str = "LOG_LEVEL";
 }
 
-/// How much the worker logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much the worker logs, least first: the MCP worker's levels, so one `LOG_LEVEL` fits both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     /// Only failures that an operator must see (key fetch errors, internal errors).
+    Error,
+    /// Also keys skipped in the issuer's key set.
+    Warn,
+    /// As `warn`: this worker has no start-up or sweep lines of its own.
     Info,
     /// Also one JSON line per request decision (route, subject, scope decision, outcome).
     Debug,
@@ -112,12 +116,14 @@ impl Config {
 
         let log_level = match get(vars::LOG_LEVEL).map(|level| level.to_ascii_lowercase()) {
             None => LogLevel::Info,
+            Some(level) if level == "error" => LogLevel::Error,
+            Some(level) if level == "warn" => LogLevel::Warn,
             Some(level) if level == "info" => LogLevel::Info,
             Some(level) if level == "debug" => LogLevel::Debug,
             Some(level) => {
                 return Err(ConfigError::new(
                     vars::LOG_LEVEL,
-                    format!("must be `info` or `debug`, not `{level}`"),
+                    format!("must be `error`, `warn`, `info` or `debug`, not `{level}`"),
                 ));
             }
         };
@@ -221,6 +227,30 @@ mod tests {
         .expect("valid");
         assert_eq!(config.issuer, "https://tenant.us.auth0.com/");
         assert_eq!(config.log_level, LogLevel::Debug);
+    }
+
+    #[test]
+    fn log_levels_are_the_mcp_workers_own() {
+        for (name, level) in [
+            ("error", LogLevel::Error),
+            ("warn", LogLevel::Warn),
+            ("info", LogLevel::Info),
+            ("debug", LogLevel::Debug),
+        ] {
+            let config = config(&[
+                ("AUTH0_DOMAIN", "tenant.us.auth0.com"),
+                ("AUTH0_AUDIENCE", "urn:todos-api"),
+                ("LOG_LEVEL", name),
+            ])
+            .expect("valid");
+            assert_eq!(config.log_level, level, "{name}");
+        }
+        let refused = config(&[
+            ("AUTH0_DOMAIN", "tenant.us.auth0.com"),
+            ("AUTH0_AUDIENCE", "urn:todos-api"),
+            ("LOG_LEVEL", "verbose"),
+        ]);
+        assert!(refused.is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{self, Config, KeySource};
+use crate::config::{self, Config, KeySource, LogLevel};
 use crate::fetch_url::FetchUrl;
 use crate::outbound;
 use crate::runtime::{self, crypto::Rs256VerifyKey};
@@ -389,11 +389,14 @@ async fn fetch_key_set(config: &Config) -> Result<Vec<(String, Rs256VerifyKey)>,
     for jwk in usable_keys(&document)? {
         match runtime::crypto::import_rs256_key(&jwk.n, &jwk.e).await {
             Ok(key) => imported.push((jwk.kid, key)),
-            Err(problem) => runtime::warn(&log_line(&KeyEvent {
-                event: "jwk_skipped",
-                kid: Some(&jwk.kid),
-                problem: &problem,
-            })),
+            Err(problem) if config.log_level >= LogLevel::Warn => {
+                runtime::warn(&log_line(&KeyEvent {
+                    event: "jwk_skipped",
+                    kid: Some(&jwk.kid),
+                    problem: &problem,
+                }))
+            }
+            Err(_) => {}
         }
     }
     if imported.is_empty() {
