@@ -217,11 +217,20 @@ impl Config {
                 ));
             }
         };
-        let public_url = parse_public_url(
-            get(vars::PUBLIC_URL)
-                .as_deref()
-                .unwrap_or(DEFAULT_PUBLIC_URL),
-        )?;
+        // The local default only beside a local provider: a deployed worker that forgot its own
+        // URL would advertise `localhost` as its issuer and resource (RFC 8414 §2, RFC 9728 §2).
+        let public_url = match get(vars::PUBLIC_URL) {
+            Some(raw) => parse_public_url(&raw)?,
+            None if WebUrl::parse(&issuer).is_some_and(|url| is_loopback(&url)) => {
+                parse_public_url(DEFAULT_PUBLIC_URL)?
+            }
+            None => {
+                return Err(error(
+                    vars::PUBLIC_URL,
+                    "is not set (only a worker beside a loopback issuer may leave it unset)",
+                ));
+            }
+        };
         let consent_secret = get(vars::CONSENT_SECRET).ok_or_else(|| {
             error(vars::CONSENT_SECRET, "is not set (a secret of 32+ characters: .dev.vars locally, `wrangler secret put` when deployed)")
         })?;
@@ -402,6 +411,9 @@ mod tests {
         let mut vars = local();
         vars.remove(vars::OIDC_ISSUER);
         vars.insert(vars::AUTH0_DOMAIN, "tenant.us.auth0.com");
+        // Beside a provider that is not on loopback, the worker must be told its own URL.
+        assert_eq!(load(&vars).unwrap_err().var, vars::PUBLIC_URL);
+        vars.insert(vars::PUBLIC_URL, "https://mcp.example.com");
         assert_eq!(load(&vars).unwrap().issuer, "https://tenant.us.auth0.com/");
         vars.insert(vars::OIDC_ISSUER, "https://idp.example.com/realms/x");
         assert_eq!(
