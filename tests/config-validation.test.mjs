@@ -58,6 +58,8 @@ describe('the MCP worker refuses an unsafe configuration', { timeout: 120_000 },
     ['an http issuer on a public host (OAuth 2.1 §1.5)', { OIDC_ISSUER: 'http://idp.example.com/' }, 'OIDC_ISSUER'],
     ['an issuer with an empty fragment', { OIDC_ISSUER: 'https://idp.example.com/#' }, 'OIDC_ISSUER'],
     ['an issuer that is not a URL', { OIDC_ISSUER: 'idp.example.com' }, 'OIDC_ISSUER'],
+    // Deployed beside a real provider, the worker would advertise localhost as its issuer.
+    ['no PUBLIC_URL beside an issuer that is not on loopback', { OIDC_ISSUER: 'https://idp.example.com/', PUBLIC_URL: '' }, 'PUBLIC_URL'],
     // The user's upstream token travels to TODOS_API_URL (OAuth 2.1 §1.5, RFC 6750 §5.3).
     ['an http TODOS_API_URL on a public host', { TODOS_API_URL: 'http://api.example.com' }, 'TODOS_API_URL'],
     ['a TODOS_API_TIMEOUT_MS past a minute', { TODOS_API_TIMEOUT_MS: '600000' }, 'TODOS_API_TIMEOUT_MS'],
