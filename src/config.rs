@@ -245,34 +245,20 @@ impl Config {
             Some(level) => Level::parse(&level)
                 .ok_or_else(|| error(vars::LOG_LEVEL, "must be error, warn, info or debug"))?,
         };
-        let upstream_timeout_ms = match get(vars::UPSTREAM_TIMEOUT_MS) {
-            None => DEFAULT_UPSTREAM_TIMEOUT_MS,
-            Some(ms) => ms
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| (1..=60_000).contains(ms))
-                .ok_or_else(|| {
-                    error(
-                        vars::UPSTREAM_TIMEOUT_MS,
-                        "must be a whole number of milliseconds from 1 to 60000",
-                    )
-                })?,
-        };
-        let access_token_memo_seconds = match get(vars::ACCESS_TOKEN_MEMO_SECONDS) {
-            None => DEFAULT_ACCESS_TOKEN_MEMO_SECONDS,
-            Some(seconds) => seconds
-                .parse::<u32>()
-                .ok()
-                .filter(|seconds| *seconds <= MAX_ACCESS_TOKEN_MEMO_SECONDS)
-                .ok_or_else(|| {
-                    error(
-                        vars::ACCESS_TOKEN_MEMO_SECONDS,
-                        format!(
-                            "must be a whole number of seconds from 0 to {MAX_ACCESS_TOKEN_MEMO_SECONDS}"
-                        ),
-                    )
-                })?,
-        };
+        let upstream_timeout_ms = whole_number(
+            vars::UPSTREAM_TIMEOUT_MS,
+            get(vars::UPSTREAM_TIMEOUT_MS).as_deref(),
+            1..=60_000,
+            "milliseconds",
+            DEFAULT_UPSTREAM_TIMEOUT_MS,
+        )?;
+        let access_token_memo_seconds = whole_number(
+            vars::ACCESS_TOKEN_MEMO_SECONDS,
+            get(vars::ACCESS_TOKEN_MEMO_SECONDS).as_deref(),
+            0..=MAX_ACCESS_TOKEN_MEMO_SECONDS,
+            "seconds",
+            DEFAULT_ACCESS_TOKEN_MEMO_SECONDS,
+        )?;
         Ok(Config {
             issuer,
             client_id,

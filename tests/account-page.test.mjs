@@ -7,19 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CookieJar } from './support/oidc-login.mjs';
-import { callMcp, signedInClient, tokenRequest } from './support/oauth-client.mjs';
+import { callMcp, signedInClient, sseStatus, tokenRequest } from './support/oauth-client.mjs';
 import { SESSION_COOKIE, accountSignIn, parseAccountPage, postAccountForm, startAccountStack } from './support/account.mjs';
-
-/** Opens /sse with `token` and reports the status (the stream, if any, is closed at once). */
-async function sseStatus(workerUrl, token) {
-  const controller = new AbortController();
-  const response = await fetch(`${workerUrl}/sse`, {
-    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
-    signal: controller.signal,
-  });
-  controller.abort();
-  return response.status;
-}
 
 function refresh(workerUrl, grant) {
   return tokenRequest(workerUrl, { grant_type: 'refresh_token', refresh_token: grant.tokens.refresh_token, client_id: grant.client.client_id });

@@ -215,14 +215,13 @@ pub fn decode_header_value(value: &str) -> Option<String> {
 
 /// Whether a request's `Origin` may reach the MCP endpoints (MCP 2025-06-18 basic/transports
 /// §Security Warning: validate `Origin` against DNS rebinding). No `Origin` (native clients) is
-/// fine; the server's own origin is always allowed; `*` in the list allows any.
+/// fine; the server's own origin is always allowed; `*` in the list allows any. The list holds
+/// origins in their serialised form (`parse_origins`).
 pub fn origin_allowed(origin: Option<&str>, allowed: &[String], public_url: &str) -> bool {
     let Some(origin) = origin else { return true };
     let origin = origin.trim_end_matches('/');
     origin == public_url.trim_end_matches('/')
-        || allowed
-            .iter()
-            .any(|entry| entry == "*" || entry.trim_end_matches('/') == origin)
+        || allowed.iter().any(|entry| entry == "*" || entry == origin)
 }
 
 /// The CORS headers `OAuthProvider` puts on every answer of an API route to a request with an
