@@ -10,6 +10,8 @@
 // shortest the library allows) and the last test sees one expire.
 
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -33,6 +35,7 @@ import {
   tokenRequest,
 } from './support/attack-stack.mjs';
 import { eventCount } from './support/mcp-stack.mjs';
+import { decodeJwt, forgeJwt, rs256Signer } from './support/oidc-login.mjs';
 
 const ALL = 'openid email profile offline_access read:todos read:billing write:todos';
 const IDP_TTL = 61;
@@ -72,7 +75,9 @@ async function assertRenderedRefusal(response, { status = 400, needle } = {}) {
 
 describe('attack battery', { timeout: 240_000 }, () => {
   before(async () => {
-    stack = await startAttackStack({ idpTtl: IDP_TTL });
+    // The identity provider behind the fault injector, which passes everything but, in one
+    // test, the ID tokens it is told to replace.
+    stack = await startAttackStack({ idpTtl: IDP_TTL, injectIdp: true });
     earlyAt = Date.now();
     early = await stack.signIn('erin');
   });
@@ -386,6 +391,53 @@ describe('attack battery', { timeout: 240_000 }, () => {
     const done = await a.jar.fetch(callbackA);
     assert.equal(done.status, 302);
     assert.ok(new URL(done.headers.get('location')).searchParams.get('code'));
+  });
+
+  test('an ID token for another audience, client, nonce or issuer, expired, or not signed by the provider is refused at the callback, with no code', async () => {
+    // What a provider that misbehaves, or an attacker holding its key or replaying another
+    // client's sign-in, would answer: the fault injector replaces the ID token in the provider's
+    // real token response. OIDC Core §3.1.3.7 (steps 2, 3, 5, 6, 9, 11).
+    const [idpKey] = JSON.parse(await readFile(stack.idp.config.keysFile, 'utf8')).keys;
+    const byProvider = rs256Signer(idpKey);
+    const byAnother = rs256Signer(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }));
+    const now = Math.floor(Date.now() / 1000);
+    const cases = [
+      ['another audience beside this client, with azp naming this client', (p) => ({ ...p, aud: [p.aud, 'https://api.attacker.example'], azp: p.aud }), byProvider, /aud is not this client alone/],
+      ["another client's ID token", (p) => ({ ...p, aud: 'another-client' }), byProvider, /aud is not this client alone/],
+      ['azp naming another client', (p) => ({ ...p, azp: 'another-client' }), byProvider, /azp is another client/],
+      ["another sign-in's nonce", (p) => ({ ...p, nonce: 'nonce-of-another-sign-in' }), byProvider, /nonce does not match/],
+      ['another issuer', (p) => ({ ...p, iss: 'https://idp.attacker.example/' }), byProvider, /iss does not match/],
+      ['expired', (p) => ({ ...p, iat: now - 600, exp: now - 300 }), byProvider, /expired/],
+      ["another key under the provider's kid", (p) => p, byAnother, /signature does not verify/],
+    ];
+    const client = await registerClient(stack.mcpOrigin);
+    const injector = stack.injectors.idp;
+    const discovery = await (await fetch(`${stack.idp.issuer}.well-known/openid-configuration`)).json();
+    const tokenPath = new URL(discovery.token_endpoint).pathname;
+    try {
+      for (const [what, mutate, signer, reason] of cases) {
+        const seen = logEvents(stack.worker, 'id_token.refused').length;
+        injector.rewrite(({ url, body }) => {
+          // Only the token response (the discovery document names `id_token` too).
+          if (!url.startsWith(tokenPath)) return undefined;
+          const answer = JSON.parse(body);
+          if (typeof answer.id_token !== 'string') return undefined;
+          const { header, payload } = decodeJwt(answer.id_token);
+          return JSON.stringify({ ...answer, id_token: forgeJwt(header, mutate(payload), signer) });
+        });
+        const { redirect } = await authorize(stack.mcpOrigin, { clientId: client.client_id, scope: ALL, login: 'alice' });
+        assert.equal(redirect.searchParams.get('error'), 'access_denied', what);
+        assert.equal(redirect.searchParams.get('code'), null, `${what}: no code`);
+        assert.equal(await eventCount(stack.worker, 'id_token.refused', seen + 1), seen + 1, what);
+        const refused = logEvents(stack.worker, 'id_token.refused').slice(seen);
+        assert.match(refused[0].reason, reason, what);
+      }
+    } finally {
+      injector.rewrite(undefined);
+    }
+    // The provider's own ID token, passed as it is, still signs the user in.
+    const { redirect } = await authorize(stack.mcpOrigin, { clientId: client.client_id, scope: ALL, login: 'alice' });
+    assert.ok(redirect.searchParams.get('code'), 'the unaltered sign-in completes');
   });
 
   test('HTML and script in every client-supplied field are rendered inert, and every page refuses framing', async () => {

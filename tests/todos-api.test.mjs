@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { createIdp } from '../idp/provider.mjs';
 import { buildWorker } from '../scripts/build.mjs';
-import { authorizationCodeLogin, decodeJwt } from './support/oidc-login.mjs';
+import { authorizationCodeLogin, decodeJwt, forgeJwt } from './support/oidc-login.mjs';
 import { freePort, postChunked, startWorker } from './support/services.mjs';
 
 const AUDIENCE = 'urn:todos-api';
@@ -73,13 +73,8 @@ async function call(path, { token, authorization, method = 'GET', body, headers 
 
 // ---- Forging tokens ----
 
-const encode = (part) => Buffer.from(typeof part === 'string' ? part : JSON.stringify(part)).toString('base64url');
-
-function forge(header, payload, signer) {
-  const input = `${encode(header)}.${encode(payload)}`;
-  return `${input}.${signer(input)}`;
-}
-
+const encode = (part) => Buffer.from(JSON.stringify(part)).toString('base64url');
+const forge = forgeJwt;
 const rs256 = (key) => (input) => sign('sha256', Buffer.from(input), key).toString('base64url');
 const hs256 = (secret) => (input) => createHmac('sha256', secret).update(input).digest('base64url');
 

@@ -120,22 +120,23 @@ pub fn validate_claims(
     if string_claim(claims, "iss") != Some(expected.issuer) {
         return Err(IdTokenError("iss does not match the configured issuer"));
     }
-    // Step 3: aud must contain our client id. Steps 4-5: with several audiences, azp must be us;
-    // azp, when present, must be us anyway.
-    let audiences: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(IdTokenError("aud is missing")),
-    };
-    if !audiences.contains(&expected.client_id) {
-        return Err(IdTokenError("aud does not contain this client"));
-    }
-    match string_claim(claims, "azp") {
-        Some(azp) if azp != expected.client_id => {
-            return Err(IdTokenError("azp is another client"));
+    // Step 3: aud must contain our client id, and the token is refused if it "contains
+    // additional audiences not trusted by the Client". This client trusts no other audience (an
+    // ID token is for its client alone; Auth0 and most providers write one), so every entry must
+    // be us, and steps 4-5 (azp with several audiences) have nothing left to decide. An entry
+    // that is not a string is another audience too.
+    let ours = |aud: &Value| aud.as_str() == Some(expected.client_id);
+    match claims.get("aud") {
+        Some(aud @ Value::String(_)) if ours(aud) => {}
+        Some(Value::Array(list)) if !list.is_empty() && list.iter().all(ours) => {}
+        Some(Value::String(_) | Value::Array(_)) => {
+            return Err(IdTokenError("aud is not this client alone"));
         }
-        None if audiences.len() > 1 => return Err(IdTokenError("several audiences without azp")),
-        _ => {}
+        _ => return Err(IdTokenError("aud is missing")),
+    }
+    // Step 5: azp, when present, must be us.
+    if string_claim(claims, "azp").is_some_and(|azp| azp != expected.client_id) {
+        return Err(IdTokenError("azp is another client"));
     }
     // Step 9: not expired (with leeway for clock skew).
     let exp = number_claim(claims, "exp").ok_or(IdTokenError("exp is missing"))?;
@@ -220,7 +221,10 @@ mod tests {
     fn each_claim_rule_refuses() {
         assert!(refused(|c| c["iss"] = json!("https://evil.example.com/")).contains("iss"));
         assert!(refused(|c| c["aud"] = json!("other")).contains("aud"));
-        assert!(refused(|c| c["aud"] = json!(["client-1", "other"])).contains("azp"));
+        assert!(refused(|c| c["aud"] = json!(["client-1", "other"])).contains("aud"));
+        assert!(refused(|c| c["aud"] = json!([])).contains("aud"));
+        assert!(refused(|c| c["aud"] = json!(["client-1", 7])).contains("aud"));
+        assert!(refused(|c| c["aud"] = json!(7)).contains("aud"));
         assert!(refused(|c| c["azp"] = json!("other")).contains("azp"));
         assert!(refused(|c| c["exp"] = json!(NOW - 61)).contains("expired"));
         assert!(refused(|c| c["iat"] = json!(NOW + 120)).contains("future"));
@@ -240,9 +244,25 @@ mod tests {
     }
 
     #[test]
-    fn several_audiences_with_our_azp_pass() {
+    fn another_audience_is_refused_even_with_our_azp() {
+        // OIDC Core §3.1.3.7 step 3: an ID token also meant for another party (here the API) is
+        // refused; azp naming us does not make the other audience trusted.
         let mut c = claims();
         c["aud"] = json!(["client-1", "urn:todos-api"]);
+        c["azp"] = json!("client-1");
+        assert!(
+            validate_claims(&c, &expected())
+                .unwrap_err()
+                .0
+                .contains("aud")
+        );
+    }
+
+    #[test]
+    fn our_client_id_as_a_list_passes() {
+        let mut c = claims();
+        c["aud"] = json!(["client-1"]);
+        assert!(validate_claims(&c, &expected()).is_ok());
         c["azp"] = json!("client-1");
         assert!(validate_claims(&c, &expected()).is_ok());
     }

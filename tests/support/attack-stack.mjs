@@ -11,7 +11,10 @@
  * given bearer token (`reject`): what the API answers for a token whose signing key the provider
  * withdrew, or that the provider revoked, which the real parts cannot be made to do to one token.
  * It can also record every request and response body that crosses it (`tap`), so the secrets
- * test learns the upstream tokens and client secret the MCP worker exchanged with the provider.
+ * test learns the upstream tokens and client secret the MCP worker exchanged with the provider,
+ * and replace a response body (`rewrite`): what a provider that misbehaves, or an attacker who
+ * holds its signing key, would send (an ID token for another audience, another nonce…), which
+ * the real provider never sends.
  *
  * Sign-in and token requests reuse the OAuth-flow client of tests/support/oauth-client.mjs.
  *
@@ -25,6 +28,8 @@ import { createIdp } from '../../idp/provider.mjs';
 import { authorizationCodeLogin } from './oidc-login.mjs';
 import { signedInClient } from './oauth-client.mjs';
 import { buildAll, ensureDevVars, freePort, startWorker } from './services.mjs';
+
+export { eventCount, logEvents } from './services.mjs';
 
 export * from './oauth-client.mjs';
 
@@ -42,6 +47,7 @@ export async function createFaultInjector({ target, name }) {
   const state = { mode: 'pass', delayMs: 0, counts: { pass: 0, down: 0, error: 0, slow: 0, rejected: 0 } };
   const rejected = new Set();
   const taps = [];
+  let rewrite;
   const sockets = new Set();
   const server = createServer((req, res) => {
     if (rejected.has(req.headers.authorization)) {
@@ -73,10 +79,17 @@ export async function createFaultInjector({ target, name }) {
             const answerChunks = [];
             answer.on('data', (chunk) => answerChunks.push(chunk));
             answer.on('end', () => {
-              const body = Buffer.concat(answerChunks);
+              let body = Buffer.concat(answerChunks);
               for (const tap of taps) tap({ method: req.method, url: req.url, headers: req.headers, requestBody: requestBody.toString('utf8'), status: answer.statusCode, responseHeaders: answer.headers, responseBody: body.toString('utf8') });
+              const headers = { ...answer.headers };
+              const replaced = rewrite?.({ method: req.method, url: req.url, status: answer.statusCode, body: body.toString('utf8') });
+              if (typeof replaced === 'string') {
+                body = Buffer.from(replaced, 'utf8');
+                delete headers['transfer-encoding'];
+                headers['content-length'] = String(body.length);
+              }
               if (res.destroyed) return;
-              res.writeHead(answer.statusCode, answer.headers);
+              res.writeHead(answer.statusCode, headers);
               res.end(body);
             });
           },
@@ -116,6 +129,13 @@ export async function createFaultInjector({ target, name }) {
     /** Records every exchange that is passed through. */
     tap(fn) {
       taps.push(fn);
+    },
+    /**
+     * Replaces response bodies: `fn({ method, url, status, body })` returns the body to send
+     * instead, or undefined to pass the real one. `rewrite(undefined)` stops.
+     */
+    rewrite(fn) {
+      rewrite = fn;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
@@ -253,24 +273,6 @@ export async function callTool(origin, token, name, args = {}, { version = '2025
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json, result: json?.result };
-}
-
-/** The worker's (or any service's) JSON log lines whose `event` is `name`. */
-export function logEvents(service, name) {
-  return service
-    .logText()
-    .split('\n')
-    .map((line) => line.replace(/\u001b\[[0-9;]*m/g, ''))
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        return null;
-      }
-    })
-    .filter((entry) => entry?.event === name);
 }
 
 /** Resolves after `ms` milliseconds. */

@@ -16,6 +16,8 @@ import { authorizationCodeLogin } from './oidc-login.mjs';
 import { signedInClient } from './oauth-client.mjs';
 import { buildAll, ensureDevVars, freePort, startWorker } from './services.mjs';
 
+export { eventCount, logEvents } from './services.mjs';
+
 /** The browser origin these tests allow besides the worker's own. */
 export const ALLOWED_ORIGIN = 'http://allowed.example';
 /** MAX_BODY_BYTES for these tests. */
@@ -110,37 +112,6 @@ export async function startMcpStack({ todosApiUrl, todosApiTimeoutMs = 3000, via
       await idp.close();
     },
   };
-}
-
-/** The worker's JSON log lines whose `event` is `name`. */
-export function logEvents(service, name) {
-  return service
-    .logText()
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        return null;
-      }
-    })
-    .filter((entry) => entry?.event === name);
-}
-
-/**
- * How many `name` events the worker has logged, once there are at least `atLeast` or 3 s have
- * passed: wrangler may print a line a moment after the answer it belongs to.
- */
-export async function eventCount(service, name, atLeast) {
-  const deadline = Date.now() + 3000;
-  let count = logEvents(service, name).length;
-  while (count < atLeast && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    count = logEvents(service, name).length;
-  }
-  return count;
 }
 
 /** POSTs one JSON-RPC body to `/mcp` as a raw HTTP client; `body` may be a string. */

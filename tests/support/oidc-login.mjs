@@ -15,7 +15,7 @@
  * @module tests/support/oidc-login
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign } from 'node:crypto';
 
 /**
  * An OAuth error: an `error` redirected to the client (RFC 6749 §4.1.2.1) or returned by
@@ -416,6 +416,26 @@ export function decodeJwt(jwt) {
   const [header, payload] = jwt.split('.').slice(0, 2)
     .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')));
   return { header, payload };
+}
+
+/**
+ * A compact JWS of `header` and `payload` (RFC 7515 §7.1) signed by `signer`, which maps the
+ * signing input to its base64url signature: what a forger, or a provider, would write.
+ *
+ * @param {Record<string, any>} header
+ * @param {Record<string, any>} payload
+ * @param {(input: string) => string} signer
+ */
+export function forgeJwt(header, payload, signer) {
+  const encode = (part) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const input = `${encode(header)}.${encode(payload)}`;
+  return `${input}.${signer(input)}`;
+}
+
+/** An RS256 signer (RFC 7518 §3.3) for {@link forgeJwt} from a private JWK. */
+export function rs256Signer(privateJwk) {
+  const key = createPrivateKey({ key: privateJwk, format: 'jwk' });
+  return (input) => sign('sha256', Buffer.from(input), key).toString('base64url');
 }
 
 /**

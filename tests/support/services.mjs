@@ -297,3 +297,38 @@ export function postChunked(url, headers, chunks, { end = true, timeoutMs = 10_0
     })().catch(reject);
   });
 }
+
+/**
+ * A service's JSON log lines whose `event` is `name` (wrangler colours warnings and errors: the
+ * escapes are taken off before the line is read).
+ */
+export function logEvents(service, name) {
+  return service
+    .logText()
+    .split('\n')
+    .map((line) => line.replace(/\u001b\[[0-9;]*m/g, ''))
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        return null;
+      }
+    })
+    .filter((entry) => entry?.event === name);
+}
+
+/**
+ * How many `name` events the worker has logged, once there are at least `atLeast` or 3 s have
+ * passed: wrangler may print a line a moment after the answer it belongs to.
+ */
+export async function eventCount(service, name, atLeast) {
+  const deadline = Date.now() + 3000;
+  let count = logEvents(service, name).length;
+  while (count < atLeast && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    count = logEvents(service, name).length;
+  }
+  return count;
+}
