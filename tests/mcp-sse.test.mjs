@@ -101,12 +101,20 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     }
   });
 
-  test("an SSE session refuses another user's token, and an unknown session is 404", async () => {
+  /** A refusal of the message endpoint: a JSON-RPC error with a null id (JSON-RPC 2.0 §5). */
+  function assertTransportError(body, code, what) {
+    assert.equal(body.jsonrpc, '2.0', what);
+    assert.equal(body.id, null, what);
+    assert.equal(body.error?.code, code, what);
+    assert.equal(typeof body.error?.message, 'string', what);
+  }
+
+  test("an SSE session refuses another user's token, and an unknown session is 404, each with a JSON-RPC error", async () => {
     const sse = await openSse(stack.mcpOrigin, alice.accessToken);
     try {
       const intruder = await post(sse.endpoint, bob.accessToken, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
       assert.equal(intruder.status, 403);
-      await intruder.body?.cancel();
+      assertTransportError(await intruder.json(), -32600, 'the intruder');
       const owner = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
       assert.equal(owner.status, 202);
       await owner.body?.cancel();
@@ -119,10 +127,10 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     }
     const gone = await post(`${stack.mcpOrigin}/sse/message?sessionId=${'0'.repeat(32)}`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(gone.status, 404);
-    await gone.body?.cancel();
+    assertTransportError(await gone.json(), -32001, 'an unknown session');
     const malformed = await post(`${stack.mcpOrigin}/sse/message?sessionId=../x`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(malformed.status, 400);
-    await malformed.body?.cancel();
+    assertTransportError(await malformed.json(), -32600, 'a malformed session id');
   });
 
   test('the message endpoint refuses a batch unparsed, a body that is not application/json, and a chunked body past the limit', async () => {

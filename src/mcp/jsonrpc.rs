@@ -23,6 +23,10 @@ impl ErrorCode {
     pub const INVALID_PARAMS: Self = Self(-32602);
     /// Internal JSON-RPC error.
     pub const INTERNAL_ERROR: Self = Self(-32603);
+    /// The session named by the request does not exist or has ended: an implementation-defined
+    /// server error (JSON-RPC 2.0 §5.1 reserves -32000 to -32099), the code the MCP TypeScript
+    /// SDK's transports answer with their 404.
+    pub const SESSION_NOT_FOUND: Self = Self(-32001);
     /// HTTP headers disagree with the body, or a required header is missing
     /// (MCP 2026-07-28 basic/transports §Server Validation).
     pub const HEADER_MISMATCH: Self = Self(-32020);

@@ -7,7 +7,6 @@
 //! upstream token is used at once (unlike sessions that keep the props they opened with,
 //! cloudflare/agents#323); only its JSON-RPC response travels to the object.
 
-use serde_json::json;
 use worker::{Env, Method, Request, Stub};
 
 use super::dispatch::{Dispatcher, Reply};
@@ -57,7 +56,11 @@ pub async fn post(
     }
     let session_id = crate::web_url::query_param(&req.inner().url(), "sessionId");
     let Some(session_id) = session_id.filter(|id| is_session_id(id)) else {
-        return plain_error(400, "missing or malformed sessionId");
+        return transport_error(
+            400,
+            ErrorCode::INVALID_REQUEST,
+            "missing or malformed sessionId",
+        );
     };
     let stub = stub(env, &session_id)?;
     // The session must belong to this grant before anything runs (its stream is someone's).
@@ -72,8 +75,14 @@ pub async fn post(
                 .and_then(ProtocolVersion::parse)
                 .unwrap_or(ProtocolVersion::V2024_11_05)
         }
-        403 => return plain_error(403, "this session belongs to another grant"),
-        _ => return plain_error(404, "no such session; open a new one with GET /sse"),
+        403 => return transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
+        _ => {
+            return transport_error(
+                404,
+                ErrorCode::SESSION_NOT_FOUND,
+                "Session not found; open a new one with GET /sse",
+            );
+        }
     };
     let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
@@ -126,8 +135,12 @@ pub async fn post(
     }
     match stub.fetch_with_request(deliver).await?.status_code() {
         202 => accepted(),
-        403 => plain_error(403, "this session belongs to another grant"),
-        _ => plain_error(404, "the session ended; open a new one with GET /sse"),
+        403 => transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
+        _ => transport_error(
+            404,
+            ErrorCode::SESSION_NOT_FOUND,
+            "Session ended; open a new one with GET /sse",
+        ),
     }
 }
 
@@ -137,8 +150,13 @@ fn accepted() -> worker::Result<McpResponse> {
     reply(202, &TEXT, Some("Accepted"))
 }
 
-fn plain_error(status: u16, message: &str) -> worker::Result<McpResponse> {
-    json_response(status, &json!({ "error": message }))
+const ANOTHER_GRANT: &str = "This session belongs to another grant";
+
+/// A refusal by the transport, before or after the message ran, as a JSON-RPC error with a null
+/// id (JSON-RPC 2.0 §5: the message's id is not known, or its answer went to the stream): what
+/// an MCP client's transport can read, where a bare `{"error": …}` was not.
+fn transport_error(status: u16, code: ErrorCode, message: &str) -> worker::Result<McpResponse> {
+    json_response(status, &error_response(None, &RpcError::new(code, message)))
 }
 
 fn stub(env: &Env, session_id: &str) -> worker::Result<Stub> {
