@@ -2,8 +2,9 @@
  * A local OpenID Connect provider that behaves like an Auth0 tenant, for development and
  * tests. It is oidc-provider (panva, OpenID Certified) configured with Auth0's endpoint
  * paths, Auth0's `audience` parameter, JWT access tokens carrying `scope` and
- * `permissions` like Auth0's RBAC, refresh tokens for `offline_access` without a consent
- * screen, and a login page on which anyone can be anyone.
+ * `permissions` like Auth0's RBAC (each user holds a set of the API's permissions, which a
+ * test can change at run time as Auth0's Management API does), refresh tokens for
+ * `offline_access` without a consent screen, and a login page on which anyone can be anyone.
  *
  * It binds to 127.0.0.1 only: it hands out tokens for any login, so it must never be
  * reachable from another machine.
@@ -25,7 +26,8 @@ import {
   PAGE_SECURITY_HEADERS, renderErrorPage, renderLoggedOutPage, renderLoginPage, renderLogoutPage,
 } from './pages.mjs';
 import {
-  KNOWN_USERS, SCOPE_CLAIMS, claimsForScopes, isKnownUser, profileFor, validateLogin,
+  KNOWN_USERS, SCOPE_CLAIMS, checkPermissions, claimsForScopes, createPermissionStore, isKnownUser, profileFor,
+  validateLogin,
 } from './users.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -73,6 +75,7 @@ export const DEFAULTS = Object.freeze({
   issuer: undefined,
   audience: 'urn:todos-api',
   apiScopes: frozenList('read:todos', 'read:billing', 'write:todos'),
+  userPermissions: Object.freeze({}),
   defaultAudience: null,
   userinfoAudience: true,
   clientId: 'mcp-worker-local',
@@ -102,6 +105,9 @@ export const DEFAULTS = Object.freeze({
  * @property {string} audience Identifier of the one API (Auth0 "API Identifier");
  *   requested with `audience` (Auth0) or `resource` (RFC 8707).
  * @property {string[]} apiScopes Scopes the API defines (Auth0 "Permissions").
+ * @property {Record<string, string[]>} userPermissions The API permissions each user holds at
+ *   start, by account id (Auth0 RBAC: roles or direct assignments); a user not listed holds all
+ *   of `apiScopes`. `setPermissions` on the running IdP changes them.
  * @property {string|null} defaultAudience API used when a request names none (Auth0's
  *   tenant "Default Audience"). `null`, as in a new tenant: the access token is then
  *   opaque and only good at /userinfo.
@@ -237,6 +243,14 @@ export function resolveConfig(config = {}) {
   }
   if (!stringList('clientPostLogoutRedirectUris')) fail('clientPostLogoutRedirectUris', 'a list of URLs');
   if (!Array.isArray(merged.extraClients)) fail('extraClients', 'a list of client metadata objects');
+  if (!stringList('apiScopes')) fail('apiScopes', 'a list of scopes');
+  const permissions = merged.userPermissions;
+  if (permissions === null || typeof permissions !== 'object' || Array.isArray(permissions)) {
+    fail('userPermissions', 'an object of permission lists by account id');
+  }
+  for (const [accountId, list] of Object.entries(permissions)) {
+    checkPermissions(list, merged.apiScopes, `IdP setting userPermissions[${JSON.stringify(accountId)}]`);
+  }
   for (const key of ['accessTokenTtl', 'idTokenTtl', 'refreshTokenTtl', 'sessionTtl']) {
     if (!positive(key)) fail(key, 'a positive whole number of seconds');
   }
@@ -257,6 +271,12 @@ export function resolveConfig(config = {}) {
  * @property {string} host Address it is bound to.
  * @property {IdpConfig} config The effective configuration.
  * @property {import('oidc-provider').Provider} provider The underlying oidc-provider instance.
+ * @property {(accountId: string, permissions: string[]) => string[]} setPermissions Replaces
+ *   the API permissions a user holds, as Auth0's Management API does (`POST`/`DELETE
+ *   /api/v2/users/{id}/permissions`): tokens issued from then on, refreshed ones included, carry
+ *   only these; tokens already issued keep theirs until they expire. Throws a TypeError for a
+ *   permission the API does not define.
+ * @property {(accountId: string) => string[]} permissionsOf The API permissions a user holds now.
  * @property {() => Promise<void>} close Stops listening and drops open connections; idempotent.
  */
 
@@ -272,6 +292,7 @@ export async function createIdp(config = {}) {
 
   const { jwks, created: keyCreated } = await loadOrCreateSigningKeys(cfg.keysFile);
   const verificationKeys = publicKeysByKid(jwks);
+  const permissions = createPermissionStore(cfg.apiScopes, cfg.userPermissions);
 
   const server = createServer();
   await new Promise((resolveListen, rejectListen) => {
@@ -292,7 +313,9 @@ export async function createIdp(config = {}) {
 
   let provider;
   try {
-    provider = buildProvider({ cfg, issuer, jwks, verificationKeys, log });
+    provider = buildProvider({
+      cfg, issuer, jwks, verificationKeys, permissions, log,
+    });
   } catch (error) {
     server.close();
     throw error;
@@ -323,7 +346,16 @@ export async function createIdp(config = {}) {
     kid: jwks.keys.map((key) => key.kid),
   });
 
-  return { issuer, port, host: cfg.host, config: cfg, provider, close };
+  const setPermissions = (accountId, list) => {
+    const kept = permissions.set(accountId, list);
+    log.debug('permissions changed', { account_id: accountId, permissions: kept });
+    return kept;
+  };
+  const permissionsOf = (accountId) => permissions.of(accountId);
+
+  return {
+    issuer, port, host: cfg.host, config: cfg, provider, setPermissions, permissionsOf, close,
+  };
 }
 
 function buildClients(cfg) {
@@ -355,7 +387,7 @@ function buildClients(cfg) {
 }
 
 function buildProvider({
-  cfg, issuer, jwks, verificationKeys, log,
+  cfg, issuer, jwks, verificationKeys, permissions, log,
 }) {
   const userinfoUrl = new URL(ROUTES.userinfo.slice(1), issuer).href;
   const apiScopes = new Set(cfg.apiScopes);
@@ -476,16 +508,20 @@ function buildProvider({
 
     formats: {
       customizers: {
-        // Shape API access tokens (RFC 9068 JWTs) like Auth0's: `scope` lists the OpenID
-        // Connect scopes granted as well as the API's, `permissions` every permission the
-        // user holds (Auth0 RBAC "Add Permissions in the Access Token": all assigned, whatever
-        // was requested; here every user holds all of the API's), `azp` names the client.
+        // Shape API access tokens (RFC 9068 JWTs) like Auth0's with RBAC on: `scope` lists the
+        // OpenID Connect scopes granted and the API scopes granted that the user holds now (at
+        // sign-in and at every refresh, so a permission removed since narrows the refreshed
+        // token, RFC 6749 §6), `permissions` every permission the user holds ("Add Permissions
+        // in the Access Token": all assigned, whatever was requested), `azp` names the client.
         async jwt(ctx, token, jwt) {
-          const api = token.scope ? token.scope.split(' ').filter((scope) => apiScopes.has(scope)) : [];
+          const held = permissions.of(token.accountId);
+          const api = token.scope
+            ? token.scope.split(' ').filter((scope) => apiScopes.has(scope) && held.includes(scope))
+            : [];
           const oidc = grantedOidcScopes(ctx);
           const scope = [...oidc, ...api].join(' ');
           jwt.payload.scope = scope || undefined;
-          jwt.payload.permissions = [...apiScopes];
+          jwt.payload.permissions = held;
           jwt.payload.azp = token.clientId;
           if (cfg.userinfoAudience && oidc.includes('openid')) {
             jwt.payload.aud = [jwt.payload.aud, userinfoUrl];
@@ -633,13 +669,16 @@ async function grantOfflineAccessWithoutConsentPrompt(ctx, next) {
 
 /**
  * Auth0's token response `scope` lists the OpenID Connect scopes next to the API's, as
- * its access token does; oidc-provider's lists the access token's (API) scopes only.
+ * its access token does; oidc-provider's lists the access token's (API) scopes only, and
+ * knows nothing of the user's permissions. The JWT customizer's scope is written even when
+ * empty (every API scope withheld, no OpenID scope): left out, RFC 6749 §5.1 would have the
+ * client read it as everything it asked for.
  */
 async function auth0TokenResponseScope(ctx, next) {
   await next();
   const scope = ctx.state[RESPONSE_SCOPE];
   if (ctx.path === ROUTES.token && ctx.status === 200 && ctx.body && typeof ctx.body === 'object'
-    && typeof scope === 'string' && scope !== '') {
+    && typeof scope === 'string') {
     ctx.body.scope = scope;
   }
 }

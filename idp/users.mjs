@@ -143,3 +143,63 @@ export function claimsForScopes(profile, scopes) {
   }
   return out;
 }
+
+/**
+ * Checks a list of permissions for one user: each must be one of the API's scopes (Auth0 lets
+ * only an API's defined permissions be assigned). Returns them in the API's order, without
+ * duplicates.
+ *
+ * @param {unknown} permissions
+ * @param {ReadonlyArray<string>} apiScopes The API's permissions (IdpConfig.apiScopes).
+ * @param {string} what Names the value in the error.
+ * @returns {string[]}
+ * @throws {TypeError} naming the value and the permission it does not know.
+ */
+export function checkPermissions(permissions, apiScopes, what) {
+  if (!Array.isArray(permissions) || !permissions.every((permission) => typeof permission === 'string')) {
+    throw new TypeError(`${what} must be a list of permissions, got ${JSON.stringify(permissions)}`);
+  }
+  const unknown = permissions.find((permission) => !apiScopes.includes(permission));
+  if (unknown !== undefined) {
+    throw new TypeError(`${what} names ${JSON.stringify(unknown)}, which is not one of the API's permissions (${apiScopes.join(', ')})`);
+  }
+  return apiScopes.filter((scope) => permissions.includes(scope));
+}
+
+/**
+ * The API permissions each user holds, as Auth0 keeps them with RBAC on (assigned through roles
+ * or to the user directly). A user with no entry holds every permission of the API, so a login
+ * typed on the page, and every user when nothing is configured, can do everything.
+ *
+ * With RBAC on, Auth0 issues an access token whose `scope` is what was requested narrowed to
+ * what the user holds at that moment, at sign-in and at every refresh: a permission removed
+ * through its Management API disappears from the next refreshed token (RFC 6749 §6 allows the
+ * narrower scope), and one given back reappears, up to what the refresh token was issued for.
+ *
+ * @param {ReadonlyArray<string>} apiScopes The API's permissions (IdpConfig.apiScopes).
+ * @param {Readonly<Record<string, ReadonlyArray<string>>>} [initial] Permissions by account id.
+ * @returns {{ of: (accountId: string | undefined) => string[],
+ *   set: (accountId: string, permissions: ReadonlyArray<string>) => string[] }}
+ */
+export function createPermissionStore(apiScopes, initial = {}) {
+  const held = new Map();
+  const set = (accountId, permissions) => {
+    if (typeof accountId !== 'string' || accountId === '') {
+      throw new TypeError(`permissions belong to an account id, got ${JSON.stringify(accountId)}`);
+    }
+    const checked = checkPermissions(permissions, apiScopes, `the permissions of ${JSON.stringify(accountId)}`);
+    held.set(accountId, checked);
+    return [...checked];
+  };
+  for (const [accountId, permissions] of Object.entries(initial)) {
+    set(accountId, permissions);
+  }
+  return {
+    /** The permissions `accountId` holds now, in the API's order. */
+    of(accountId) {
+      return [...(held.get(accountId) ?? apiScopes)];
+    },
+    /** Replaces what `accountId` holds; returns the list as kept. */
+    set,
+  };
+}

@@ -914,8 +914,9 @@ pub fn noted_memo_epoch(ctx: &Context) -> Option<u64> {
         .map(|epoch| epoch as u64)
 }
 
-/// The options `tokenExchangeCallback` receives, and its `env`: the ids and scopes field by field,
-/// the grant's props (the one nested value) through [`from_js`].
+/// The options `tokenExchangeCallback` receives, and its `env`: the ids and scopes (the grant's
+/// `scope`, the token's `requestedScope`) field by field, the grant's props (the one nested value)
+/// through [`from_js`].
 pub fn token_exchange_options(
     options: JsValue,
 ) -> Result<(crate::token_exchange::Input, Env), String> {
@@ -927,6 +928,10 @@ pub fn token_exchange_options(
         user_id: text("userId"),
         grant_id: text("grantId"),
         scope: get_strings(&options, "scope"),
+        // Never defaulted to `scope`: the scope returned to the library replaces this one, so a
+        // missing `requestedScope` must not become the grant's whole scope (see
+        // `token_exchange::narrowed_scope`); empty, it leaves the library's default in place.
+        requested_scope: get_strings(&options, "requestedScope"),
         props: grant_props(&get(&options, "props"), "the grant's props")?,
     };
     Ok((input, env))

@@ -17,6 +17,10 @@
 //!   unreachable provider answers `temporarily_unavailable` so the client retries; never a 500.
 //! - Without an upstream refresh token (the user did not approve `offline_access`) the MCP client
 //!   gets no refresh token either (OIDC Core §11).
+//! - The MCP access token never carries a scope the upstream grant no longer has. The provider may
+//!   answer a refresh with a narrower `scope` (RFC 6749 §6, §5.1; Auth0 does when an administrator
+//!   removed a permission from the user under RBAC); the grant's own scope cannot shrink, so every
+//!   refresh grant from then on issues the narrower scope ([`narrowed_scope`]).
 
 use serde::Serialize;
 use serde_json::json;
@@ -38,7 +42,12 @@ pub struct Input {
     pub client_id: String,
     pub user_id: String,
     pub grant_id: String,
+    /// The grant's scope: what the user approved, narrowed at the callback (never narrows later).
     pub scope: Vec<String>,
+    /// The scope the library would give this token (`requestedScope`): what the client asked for
+    /// at this grant (RFC 6749 §3.3, §6), already limited to the grant's scope. Empty when the
+    /// library passed none, which leaves its default in place.
+    pub requested_scope: Vec<String>,
     pub props: GrantProps,
 }
 
@@ -51,6 +60,10 @@ pub struct Outcome {
     pub access_token_ttl: Option<u64>,
     #[serde(rename = "refreshTokenTTL", skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<u64>,
+    /// The access token's scope when it must be narrower than the library's default; the library
+    /// takes it in place of its `requestedScope` (and limits it to the grant's scope again).
+    #[serde(rename = "accessTokenScope", skip_serializing_if = "Option::is_none")]
+    pub access_token_scope: Option<Vec<String>>,
 }
 
 /// The callback's answer to `src/entry.mjs`: `{ "ok": outcome }` or `{ "error": refusal }`.
@@ -178,6 +191,47 @@ pub fn refreshed_props(
     next
 }
 
+/// The scope of the MCP access token a refresh grant issues, when it must be narrower than the
+/// library's default; `None` leaves that default (`requested`) as it is.
+///
+/// `requested` is the library's `requestedScope`: what the client asked for at this grant, already
+/// limited to the grant's scope. It is the starting point, never the grant's whole scope: the
+/// library puts the answer in place of its own `requestedScope`, so starting from the grant would
+/// widen a token the client asked to be narrower (RFC 6749 §6: the refreshed token's scope is at
+/// most what the client requests now; §3.3: the server may issue less than requested).
+///
+/// From it, the API scopes the upstream grant no longer holds are removed, by the rule of the
+/// callback (`scopes::granted`): the provider may answer a refresh with a narrower `scope`
+/// (RFC 6749 §5.1, §6; Auth0 under RBAC once a permission was removed from the user), recorded in
+/// `upstream.scope` of the props after any refresh of this call. So the token's scope, which the
+/// MCP side checks per tool and reports (`ctx.auth.scope`), names only what the user may still do
+/// (MCP 2025-11-25 security best practices, "Scope Minimization"), and a call needing a withdrawn
+/// scope gets the `insufficient_scope` challenge of MCP authorization, "Scope Challenge Handling",
+/// rather than a ToDos API refusal. The grant's scope never narrows, so this holds on every later
+/// refresh too, the ones that make no call to the provider included.
+///
+/// Only the refresh grant: at the code grant the grant's scope was narrowed at the callback by the
+/// same rule from the same upstream answer, so nothing is left to remove. Removing everything
+/// leaves an empty scope (a client that asked at this refresh only for withdrawn API scopes); that
+/// token is issued, scopeless, rather than refused: refusing after an upstream refresh would drop
+/// the provider's rotated refresh token.
+pub fn narrowed_scope(
+    grant_type: &str,
+    requested: &[String],
+    upstream: &UpstreamTokens,
+) -> Option<Vec<String>> {
+    if grant_type != "refresh_token" {
+        return None;
+    }
+    let kept = crate::authorize::scopes::granted(
+        requested,
+        Some(&upstream.scope),
+        upstream.refresh_token.is_some(),
+    );
+    // `granted` only filters `requested`: a shorter list means something was removed.
+    (kept.len() < requested.len()).then_some(kept)
+}
+
 /// One event about the grant being exchanged: its ids and scopes, then the event's own fields.
 macro_rules! grant_event {
     ($level:ident, $input:expr, $name:expr $(, $key:literal => $value:expr)* $(,)?) => {
@@ -219,17 +273,22 @@ pub async fn run(
             } else {
                 "token.refreshed"
             };
+            // No provider call: the upstream scope is the one an earlier refresh recorded.
+            let access_token_scope =
+                narrowed_scope(&input.grant_type, &input.requested_scope, upstream);
             grant_event!(
                 debug,
                 input,
                 event,
                 "access_ttl" => access_ttl,
                 "refresh_token" => !no_refresh_token,
+                "token_scopes" => access_token_scope,
             );
             Ok(Outcome {
                 access_token_ttl: Some(access_ttl),
                 refresh_token_ttl: no_refresh_token.then_some(0),
                 new_props: None,
+                access_token_scope,
             })
         }
         Plan::End(description) => {
@@ -289,6 +348,9 @@ pub async fn run(
             };
             let props = refreshed_props(&input.props, response, user, now);
             let ttl = access_ttl(props.upstream.expires_at, now);
+            // The scope the provider granted just now (RFC 6749 §6), kept in the new props.
+            let access_token_scope =
+                narrowed_scope(&input.grant_type, &input.requested_scope, &props.upstream);
             grant_event!(
                 debug,
                 input,
@@ -297,11 +359,18 @@ pub async fn run(
                 "rotated" => props.upstream.refresh_token != input.props.upstream.refresh_token,
                 "rejected" => rejected,
             );
-            grant_event!(debug, input, "token.refreshed", "access_ttl" => ttl);
+            grant_event!(
+                debug,
+                input,
+                "token.refreshed",
+                "access_ttl" => ttl,
+                "token_scopes" => access_token_scope,
+            );
             Ok(Outcome {
                 new_props: Some(props),
                 access_token_ttl: Some(ttl),
                 refresh_token_ttl: None,
+                access_token_scope,
             })
         }
     }
@@ -515,9 +584,156 @@ mod tests {
             access_token_ttl: Some(60),
             refresh_token_ttl: Some(0),
             new_props: None,
+            access_token_scope: None,
         })
         .unwrap();
         assert_eq!(v, json!({"accessTokenTTL": 60, "refreshTokenTTL": 0}));
+        let v = serde_json::to_value(Outcome {
+            access_token_scope: Some(scopes(&["openid", "read:todos"])),
+            ..Outcome::default()
+        })
+        .unwrap();
+        assert_eq!(v, json!({"accessTokenScope": ["openid", "read:todos"]}));
+    }
+
+    fn scopes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Upstream tokens whose recorded scope is `scope`, with a refresh token.
+    fn upstream_scoped(scope: &[&str]) -> UpstreamTokens {
+        UpstreamTokens {
+            scope: scopes(scope),
+            ..upstream(3000, true)
+        }
+    }
+
+    const ALL: &[&str] = &[
+        "openid",
+        "email",
+        "profile",
+        "offline_access",
+        "read:todos",
+        "read:billing",
+        "write:todos",
+    ];
+
+    #[test]
+    fn a_refresh_drops_the_api_scopes_the_provider_no_longer_grants() {
+        let narrowed = upstream_scoped(&[
+            "openid",
+            "email",
+            "profile",
+            "offline_access",
+            "read:todos",
+            "write:todos",
+        ]);
+        assert_eq!(
+            narrowed_scope("refresh_token", &scopes(ALL), &narrowed),
+            Some(scopes(&[
+                "openid",
+                "email",
+                "profile",
+                "offline_access",
+                "read:todos",
+                "write:todos"
+            ]))
+        );
+    }
+
+    #[test]
+    fn nothing_removed_leaves_the_library_default() {
+        assert_eq!(
+            narrowed_scope("refresh_token", &scopes(ALL), &upstream_scoped(ALL)),
+            None
+        );
+        // A client that asked for less than the grant: still nothing to remove.
+        let asked = scopes(&["openid", "read:todos"]);
+        let narrowed = upstream_scoped(&["openid", "read:todos", "write:todos"]);
+        assert_eq!(narrowed_scope("refresh_token", &asked, &narrowed), None);
+    }
+
+    #[test]
+    fn the_narrowed_scope_starts_from_what_the_client_asked_for_never_the_grant() {
+        // The grant holds everything; at this refresh the client asked for two scopes, and the
+        // provider withdrew read:billing: the answer must not add what the client left out.
+        let asked = scopes(&["openid", "read:billing"]);
+        let narrowed = upstream_scoped(&["openid", "read:todos", "write:todos"]);
+        assert_eq!(
+            narrowed_scope("refresh_token", &asked, &narrowed),
+            Some(scopes(&["openid"]))
+        );
+        // Everything asked for withdrawn: an empty scope, not the library's default.
+        let asked = scopes(&["read:billing"]);
+        assert_eq!(
+            narrowed_scope("refresh_token", &asked, &narrowed),
+            Some(vec![])
+        );
+    }
+
+    #[test]
+    fn openid_scopes_are_kept_though_the_provider_does_not_echo_them() {
+        // The same rule as at the callback: OpenID Connect scopes stay, and offline_access stays
+        // while the upstream refresh token does.
+        let api_only = upstream_scoped(&["read:todos", "read:billing", "write:todos"]);
+        assert_eq!(
+            narrowed_scope("refresh_token", &scopes(ALL), &api_only),
+            None
+        );
+        let without_refresh_token = UpstreamTokens {
+            refresh_token: None,
+            ..upstream_scoped(ALL)
+        };
+        assert_eq!(
+            narrowed_scope("refresh_token", &scopes(ALL), &without_refresh_token),
+            Some(scopes(&[
+                "openid",
+                "email",
+                "profile",
+                "read:todos",
+                "read:billing",
+                "write:todos"
+            ]))
+        );
+    }
+
+    #[test]
+    fn the_code_grant_keeps_the_scope_the_callback_decided() {
+        // The callback narrowed the grant by the same rule; nothing changes at the code grant.
+        let narrowed = upstream_scoped(&["openid", "read:todos"]);
+        for grant_type in [
+            "authorization_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ] {
+            assert_eq!(narrowed_scope(grant_type, &scopes(ALL), &narrowed), None);
+        }
+    }
+
+    #[test]
+    fn a_narrowing_recorded_by_an_earlier_refresh_holds_on_a_refresh_without_the_provider() {
+        // The refresh that narrowed records the provider's scope in the props; the next refresh
+        // keeps that fresh upstream token (no provider call) and reads the scope from them.
+        let props = GrantProps {
+            user: Default::default(),
+            upstream: upstream(10, true),
+        };
+        let response = crate::upstream::token::TokenResponse::from_json(
+            r#"{"access_token":"b","expires_in":3600,"scope":"openid read:todos write:todos"}"#,
+        )
+        .unwrap();
+        let next = refreshed_props(&props, response, None, NOW);
+        assert!(keeps_upstream("refresh_token", &next.upstream, NOW + 60));
+        assert_eq!(
+            narrowed_scope("refresh_token", &scopes(ALL), &next.upstream),
+            Some(scopes(&[
+                "openid",
+                "email",
+                "profile",
+                "offline_access",
+                "read:todos",
+                "write:todos"
+            ]))
+        );
     }
 
     #[test]

@@ -339,6 +339,62 @@ describe('refresh tokens', () => {
   });
 });
 
+describe('permissions (Auth0 RBAC)', () => {
+  const apiScopesOf = (scope) => sorted(scope.split(' ').filter((s) => s.includes(':')));
+
+  test('a permission removed at run time is gone from the next refreshed token, and one given back returns', async () => {
+    const first = await login({ login: 'grace' });
+    assert.deepEqual(apiScopesOf(first.scope), ['read:todos', 'write:todos']);
+    assert.deepEqual(idp.permissionsOf('grace'), ['read:todos', 'read:billing', 'write:todos'], 'every permission by default');
+
+    // Auth0's Management API removing a permission from the user.
+    assert.deepEqual(idp.setPermissions('grace', ['read:todos', 'read:billing']), ['read:todos', 'read:billing']);
+    const narrowed = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: first.refresh_token }));
+    const { payload } = verifyJwt(narrowed.access_token, await jwksOf(idp.issuer));
+    assert.deepEqual(apiScopesOf(payload.scope), ['read:todos'], 'write:todos no longer held; read:billing never asked for');
+    assert.ok(payload.scope.split(' ').includes('openid'), 'the OpenID Connect scopes stay');
+    assert.deepEqual(apiScopesOf(narrowed.scope), ['read:todos'], 'the token response says so too (RFC 6749 §5.1)');
+    assert.deepEqual(payload.permissions, ['read:todos', 'read:billing']);
+    // A token issued before the change keeps what it was issued with until it expires.
+    assert.deepEqual(apiScopesOf(decodeJwt(first.access_token).payload.scope), ['read:todos', 'write:todos']);
+
+    idp.setPermissions('grace', ['read:todos', 'read:billing', 'write:todos']);
+    const restored = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: narrowed.refresh_token }));
+    assert.deepEqual(apiScopesOf(restored.scope), ['read:todos', 'write:todos'], 'back, up to what the refresh token was issued for');
+  });
+
+  test('permissions are only ever the API\'s, for a named user', () => {
+    assert.throws(() => idp.setPermissions('grace', ['admin']), (error) => error instanceof TypeError && /admin/.test(error.message));
+    assert.throws(() => idp.setPermissions('', ['read:todos']), TypeError);
+    assert.throws(() => idp.setPermissions('grace', 'read:todos'), TypeError);
+    assert.throws(() => resolveConfig({ userPermissions: { grace: ['admin'] } }), /userPermissions.*admin/);
+    assert.throws(() => resolveConfig({ userPermissions: ['read:todos'] }), /userPermissions/);
+    assert.deepEqual(resolveConfig({}).userPermissions, {});
+  });
+
+  test('a user configured with fewer permissions signs in with only those, and others keep all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'idp-rbac-'));
+    const rbac = await createIdp({
+      port: 0, keysFile: join(dir, 'jwks.json'), logLevel: 'silent', userPermissions: { heidi: ['read:todos'] },
+    });
+    try {
+      const scope = 'openid offline_access read:todos read:billing write:todos';
+      const heidi = await authorizationCodeLogin({ issuer: rbac.issuer, ...TEST_CLIENT, scope, audience: AUDIENCE, login: 'heidi' });
+      const { payload } = decodeJwt(heidi.access_token);
+      assert.deepEqual(apiScopesOf(payload.scope), ['read:todos']);
+      assert.deepEqual(apiScopesOf(heidi.scope), ['read:todos']);
+      assert.deepEqual(payload.permissions, ['read:todos']);
+      assert.ok(heidi.refresh_token, 'the OpenID Connect scopes are untouched');
+
+      const alice = await authorizationCodeLogin({ issuer: rbac.issuer, ...TEST_CLIENT, scope, audience: AUDIENCE, login: 'alice' });
+      assert.deepEqual(apiScopesOf(alice.scope), ['read:billing', 'read:todos', 'write:todos']);
+    } finally {
+      await rbac.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('who can sign in', () => {
   test('an unknown login still signs in as itself, even one with a colon in it', async () => {
     for (const name of ['erin', 'samlp|corp:erin@corp']) {
@@ -574,7 +630,7 @@ describe('logging', () => {
       assert.doesNotMatch(line, /eyJ[A-Za-z0-9_-]{10,}\./, 'something JWT-shaped was logged');
       assert.doesNotMatch(line, /idp_session=|idp_interaction=|code_verifier|client_secret/);
     }
-    for (const event of ['started', 'interaction started', 'login', 'tokens issued', 'tokens refreshed', 'token revoked', 'grant.error']) {
+    for (const event of ['started', 'interaction started', 'login', 'tokens issued', 'tokens refreshed', 'permissions changed', 'token revoked', 'grant.error']) {
       assert.ok(events.has(event), `no "${event}" line`);
     }
     assert.ok(credentials.size > 10);

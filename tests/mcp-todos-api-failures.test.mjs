@@ -3,7 +3,8 @@
 // upstream token. A failing API is a tool result with isError; a rejected upstream token is an
 // HTTP 401 invalid_token, so the client refreshes; never a JSON-RPC internal error or a 500.
 // Then the real ToDos API, behind the fault injector, rejecting one upstream token: the refresh
-// the client makes on that 401 renews the token at the identity provider, however fresh it is.
+// the client makes on that 401 renews the token at the identity provider, however fresh it is,
+// and a scope the provider narrowed at that renewal stays narrowed on later refreshes.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -147,5 +148,38 @@ describe('the refresh after the ToDos API rejected an upstream token', { timeout
     const log = stack.worker.logText();
     assert.ok(log.includes('"event":"upstream.rejection_recorded"'), 'the rejection was recorded');
     assert.ok(!log.includes(rejected.slice('Bearer '.length)), 'the rejected token is not in the log');
+  });
+
+  test('a permission the identity provider withdrew stays out of the MCP token on a refresh that makes no identity provider call', async () => {
+    const ivan = await stack.signIn('ivan');
+    assert.ok(ivan.scope.split(' ').includes('read:billing'));
+    const billing = await callTool(stack.mcpOrigin, ivan.accessToken, 'list-billing');
+    assert.equal(billing.status, 200);
+    assert.equal(billing.result.isError, false);
+
+    // The permission is removed at the provider; the rejection makes the next refresh renew the
+    // (fresh) upstream token there, which brings the narrower scope (RFC 6749 §6).
+    stack.idp.setPermissions('ivan', ['read:todos', 'write:todos']);
+    stack.injectors.todos.reject(apiTokens.at(-1).slice('Bearer '.length));
+    assert.equal((await callTool(stack.mcpOrigin, ivan.accessToken, 'list-todos')).status, 401);
+    const before = idpRefreshes.length;
+    const narrowed = await refresh(ivan, ivan.refreshToken);
+    assert.equal(narrowed.status, 200);
+    assert.equal(idpRefreshes.length, before + 1, 'one refresh grant at the identity provider');
+    assert.ok(!narrowed.body.scope.split(' ').includes('read:billing'), narrowed.body.scope);
+
+    // The upstream token is now fresh for an hour: the next refresh keeps it without asking the
+    // provider, and the grant (whose scope never shrinks) still yields the narrowed scope.
+    const again = await refresh(ivan, narrowed.body.refresh_token);
+    assert.equal(again.status, 200);
+    assert.equal(idpRefreshes.length, before + 1, 'no further refresh grant at the identity provider');
+    assert.ok(!again.body.scope.split(' ').includes('read:billing'), again.body.scope);
+    assert.ok(again.body.scope.split(' ').includes('read:todos'), again.body.scope);
+    const refused = await callTool(stack.mcpOrigin, again.body.access_token, 'list-billing', {}, { version: '2025-11-25' });
+    assert.equal(refused.status, 403);
+    assert.match(refused.headers.get('www-authenticate'), /^Bearer error="insufficient_scope"/);
+    const todos = await callTool(stack.mcpOrigin, again.body.access_token, 'list-todos');
+    assert.equal(todos.status, 200);
+    assert.equal(todos.result.isError, false);
   });
 });

@@ -24,6 +24,8 @@ import {
   submitConsent,
   tokenRequest,
 } from './support/oauth-client.mjs';
+import { callTool, rpc, startAttackStack } from './support/attack-stack.mjs';
+import { postMcp } from './support/mcp-stack.mjs';
 
 const ALL_SCOPES = 'openid email profile offline_access read:todos read:billing write:todos';
 
@@ -434,5 +436,96 @@ describe('upstream token lifecycle (identity provider with 90 s access tokens)',
     } finally {
       await stack.restartIdp();
     }
+  });
+});
+
+describe('scopes the identity provider withdraws (Auth0 RBAC; 120 s upstream tokens, so every refresh grant refreshes upstream)', { timeout: 180_000 }, () => {
+  let stack;
+  /** The refresh-token grants the MCP worker made at the identity provider. */
+  const idpRefreshes = [];
+
+  before(async () => {
+    // The ToDos API too: list-billing and list-todos show what the upstream token allows.
+    stack = await startAttackStack({ idpTtl: 120, injectIdp: true });
+    stack.injectors.idp.tap(({ requestBody }) => {
+      if (new URLSearchParams(requestBody).get('grant_type') === 'refresh_token') idpRefreshes.push(requestBody);
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const scopes = (scope) => scope.split(' ');
+  const refresh = (user, refreshToken) =>
+    tokenRequest(stack.mcpOrigin, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: user.clientId });
+
+  /** What an MCP access token lets its client do, as the client sees it over the wire. */
+  async function rights(accessToken) {
+    const billing = await callTool(stack.mcpOrigin, accessToken, 'list-billing', {}, { version: '2025-11-25' });
+    const todos = await callTool(stack.mcpOrigin, accessToken, 'list-todos');
+    const listed = await postMcp(stack.mcpOrigin, accessToken, rpc(2, 'tools/list'), { 'mcp-protocol-version': '2025-11-25' });
+    const whoami = await callMcp(stack.mcpOrigin, accessToken);
+    assert.equal(listed.status, 200);
+    assert.equal(whoami.status, 200);
+    return {
+      billing,
+      todos,
+      billingListedAsCallable: listed.json.result.tools.find((tool) => tool.name === 'list-billing')._meta.authorized,
+      whoamiScopes: whoami.body.scopes,
+    };
+  }
+
+  /** The MCP token cannot use read:billing: the step-up challenge, tools/list, whoami agree. */
+  function assertWithoutBilling(seen, scope) {
+    assert.ok(!scopes(scope).includes('read:billing'), `token scope ${scope}`);
+    assert.ok(scopes(scope).includes('read:todos'), `token scope ${scope}`);
+    assert.equal(seen.billing.status, 403, 'list-billing gets the insufficient_scope challenge');
+    assert.match(seen.billing.headers.get('www-authenticate'), /^Bearer error="insufficient_scope"/);
+    assert.match(seen.billing.headers.get('www-authenticate'), /scope="[^"]*\bread:billing\b[^"]*"/);
+    assert.equal(seen.billingListedAsCallable, false, 'tools/list no longer offers list-billing as callable');
+    assert.ok(!seen.whoamiScopes.includes('read:billing'), `whoami reports ${seen.whoamiScopes}`);
+    assert.ok(seen.whoamiScopes.includes('read:todos'));
+    assert.equal(seen.todos.status, 200);
+    assert.equal(seen.todos.result.isError, false, 'list-todos still works');
+  }
+
+  test('a permission removed from the user at the identity provider leaves the MCP token at the next refresh, and stays out', async () => {
+    const frank = await stack.signIn('frank');
+    assert.ok(scopes(frank.scope).includes('read:billing'));
+    const before = await rights(frank.accessToken);
+    assert.equal(before.billing.status, 200);
+    assert.equal(before.billing.result.isError, false, 'list-billing works while the user holds read:billing');
+    assert.equal(before.billingListedAsCallable, true);
+    assert.ok(before.whoamiScopes.includes('read:billing'));
+
+    // An administrator removes the permission (Auth0's Management API, RBAC).
+    stack.idp.setPermissions('frank', ['read:todos', 'write:todos']);
+
+    const refreshes = idpRefreshes.length;
+    const refreshed = await refresh(frank, frank.refreshToken);
+    assert.equal(refreshed.status, 200);
+    assert.equal(idpRefreshes.length, refreshes + 1, 'the refresh grant refreshed upstream');
+    assertWithoutBilling(await rights(refreshed.body.access_token), refreshed.body.scope);
+
+    // The grant keeps its consented scope; every later refresh still leaves read:billing out.
+    const again = await refresh(frank, refreshed.body.refresh_token);
+    assert.equal(again.status, 200);
+    assertWithoutBilling(await rights(again.body.access_token), again.body.scope);
+
+    // A client asking for less at a refresh still gets no more than it asked for (RFC 6749 §6).
+    const less = await tokenRequest(stack.mcpOrigin, {
+      grant_type: 'refresh_token', refresh_token: again.body.refresh_token, client_id: frank.clientId, scope: 'openid read:todos read:billing',
+    });
+    assert.equal(less.status, 200);
+    assert.deepEqual(scopes(less.body.scope), ['openid', 'read:todos']);
+  });
+
+  test('a user who never held read:billing gets a grant without it, though the consent page approved it', async () => {
+    stack.idp.setPermissions('judy', ['read:todos', 'write:todos']);
+    const judy = await stack.signIn('judy', ALL_SCOPES.split(' '));
+    assertWithoutBilling(await rights(judy.accessToken), judy.scope);
+    const refreshed = await refresh(judy, judy.refreshToken);
+    assert.equal(refreshed.status, 200);
+    assert.ok(!scopes(refreshed.body.scope).includes('read:billing'));
   });
 });

@@ -198,6 +198,10 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
     let user_id = user_id_for_subject(&user.sub);
     log::debug!("id_token.validated", "client_id" => auth.client_id, "user" => user_id);
 
+    // RFC 6749 §3.3: the grant holds what was approved and the provider granted (under Auth0
+    // RBAC, only the permissions the user holds). Its MCP tokens carry no more; a later refresh
+    // that the provider answers with less narrows them by the same rule
+    // (`token_exchange::narrowed_scope`), since the grant's scope itself never changes.
     let upstream_scope = tokens.scope.as_deref().map(split_scope);
     let scope = scopes::granted(
         &auth.scope,
