@@ -243,7 +243,6 @@ export function resolveConfig(config = {}) {
   }
   if (!stringList('clientPostLogoutRedirectUris')) fail('clientPostLogoutRedirectUris', 'a list of URLs');
   if (!Array.isArray(merged.extraClients)) fail('extraClients', 'a list of client metadata objects');
-  if (!stringList('apiScopes')) fail('apiScopes', 'a list of scopes');
   const permissions = merged.userPermissions;
   if (permissions === null || typeof permissions !== 'object' || Array.isArray(permissions)) {
     fail('userPermissions', 'an object of permission lists by account id');
