@@ -518,6 +518,20 @@ describe('scopes the identity provider withdraws (Auth0 RBAC; 120 s upstream tok
     });
     assert.equal(less.status, 200);
     assert.deepEqual(scopes(less.body.scope), ['openid', 'read:todos']);
+
+    // Asking only for what was withdrawn gets a token that grants nothing (RFC 6749 §3.3: the
+    // response names the scope issued), not an error: refusing after the upstream refresh would
+    // drop the provider's rotated refresh token. The grant goes on working.
+    const withdrawn = await tokenRequest(stack.mcpOrigin, {
+      grant_type: 'refresh_token', refresh_token: less.body.refresh_token, client_id: frank.clientId, scope: 'read:billing',
+    });
+    assert.equal(withdrawn.status, 200);
+    assert.equal(withdrawn.body.scope, '', 'the token response says nothing was issued');
+    const nothing = await callTool(stack.mcpOrigin, withdrawn.body.access_token, 'list-todos', {}, { version: '2025-11-25' });
+    assert.equal(nothing.status, 403, 'list-todos needs read:todos, which this token lacks');
+    const after = await refresh(frank, withdrawn.body.refresh_token);
+    assert.equal(after.status, 200);
+    assertWithoutBilling(await rights(after.body.access_token), after.body.scope);
   });
 
   test('a user who never held read:billing gets a grant without it, though the consent page approved it', async () => {
