@@ -6,7 +6,7 @@
 // failed test run leaves nothing listening.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,7 @@ function stopAllSync() {
     }
   }
   running.clear();
+  releasePorts();
 }
 process.on('exit', stopAllSync);
 // 'exit' does not run when the process is killed by a signal: stop the children first.
@@ -69,11 +70,71 @@ export async function freePort() {
   const high = ephemeralLow() - 1;
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low + 1));
-    if (handedOut.has(port) || !(await canListen(port))) continue;
+    if (handedOut.has(port) || !(await canListen(port)) || !reservePort(port)) continue;
     handedOut.add(port);
     return port;
   }
   throw new Error(`no free port in ${low}–${high}`);
+}
+
+// Two test runs on one machine (a developer's and CI's) pick ports from the same range; a port
+// free when one checks it may be taken by the other before its server binds it ("Address
+// already in use"). Each port handed out is noted in a file named after it, holding the pid of
+// the run that took it: another run skips it while that process lives.
+const PORT_NOTES = join(tmpdir(), 'mcp-worker-test-ports');
+const notedPorts = new Set();
+
+/** Notes `port` as this process's; false when another live process holds it. */
+function reservePort(port) {
+  mkdirSync(PORT_NOTES, { recursive: true });
+  const file = join(PORT_NOTES, String(port));
+  const take = () => {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      notedPorts.add(file);
+      return true;
+    } catch (error) {
+      if (error.code === 'EEXIST') return false;
+      throw error;
+    }
+  };
+  if (take()) return true;
+  let holder;
+  try {
+    holder = Number(readFileSync(file, 'utf8'));
+  } catch {
+    return false; // released a moment ago, or another run is taking it
+  }
+  // A file whose holder has exited (a run killed before it could clean up) is taken over; an
+  // empty one is being written by its holder.
+  if (!Number.isInteger(holder) || holder <= 0 || isAlive(holder)) return false;
+  try {
+    unlinkSync(file);
+  } catch {
+    return false;
+  }
+  return take();
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Gives back the ports this process noted (on exit). */
+function releasePorts() {
+  for (const file of notedPorts) {
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+  notedPorts.clear();
 }
 
 /** The first port of the kernel's ephemeral range (Linux; 32768, its default, elsewhere). */
