@@ -347,20 +347,25 @@ describe('permissions (Auth0 RBAC)', () => {
     assert.deepEqual(apiScopesOf(first.scope), ['read:todos', 'write:todos']);
     assert.deepEqual(idp.permissionsOf('grace'), ['read:todos', 'read:billing', 'write:todos'], 'every permission by default');
 
-    // Auth0's Management API removing a permission from the user.
+    // Auth0's Management API removing a permission from the user; given back whatever happens,
+    // so that the IdP the later tests share is as they expect it.
     assert.deepEqual(idp.setPermissions('grace', ['read:todos', 'read:billing']), ['read:todos', 'read:billing']);
-    const narrowed = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: first.refresh_token }));
-    const { payload } = verifyJwt(narrowed.access_token, await jwksOf(idp.issuer));
-    assert.deepEqual(apiScopesOf(payload.scope), ['read:todos'], 'write:todos no longer held; read:billing never asked for');
-    assert.ok(payload.scope.split(' ').includes('openid'), 'the OpenID Connect scopes stay');
-    assert.deepEqual(apiScopesOf(narrowed.scope), ['read:todos'], 'the token response says so too (RFC 6749 §5.1)');
-    assert.deepEqual(payload.permissions, ['read:todos', 'read:billing']);
-    // A token issued before the change keeps what it was issued with until it expires.
-    assert.deepEqual(apiScopesOf(decodeJwt(first.access_token).payload.scope), ['read:todos', 'write:todos']);
+    try {
+      const narrowed = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: first.refresh_token }));
+      const { payload } = verifyJwt(narrowed.access_token, await jwksOf(idp.issuer));
+      assert.deepEqual(apiScopesOf(payload.scope), ['read:todos'], 'write:todos no longer held; read:billing never asked for');
+      assert.ok(payload.scope.split(' ').includes('openid'), 'the OpenID Connect scopes stay');
+      assert.deepEqual(apiScopesOf(narrowed.scope), ['read:todos'], 'the token response says so too (RFC 6749 §5.1)');
+      assert.deepEqual(payload.permissions, ['read:todos', 'read:billing']);
+      // A token issued before the change keeps what it was issued with until it expires.
+      assert.deepEqual(apiScopesOf(decodeJwt(first.access_token).payload.scope), ['read:todos', 'write:todos']);
 
-    idp.setPermissions('grace', ['read:todos', 'read:billing', 'write:todos']);
-    const restored = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: narrowed.refresh_token }));
-    assert.deepEqual(apiScopesOf(restored.scope), ['read:todos', 'write:todos'], 'back, up to what the refresh token was issued for');
+      idp.setPermissions('grace', ['read:todos', 'read:billing', 'write:todos']);
+      const restored = remember(await refresh({ issuer: idp.issuer, clientId: TEST_CLIENT.clientId, refreshToken: narrowed.refresh_token }));
+      assert.deepEqual(apiScopesOf(restored.scope), ['read:todos', 'write:todos'], 'back, up to what the refresh token was issued for');
+    } finally {
+      idp.setPermissions('grace', ['read:todos', 'read:billing', 'write:todos']);
+    }
   });
 
   test('permissions are only ever the API\'s, for a named user', () => {

@@ -132,11 +132,15 @@ pub fn validate_claims(
         Some(Value::String(_) | Value::Array(_)) => {
             return Err(IdTokenError("aud is not this client alone"));
         }
-        _ => return Err(IdTokenError("aud is missing")),
+        None => return Err(IdTokenError("aud is missing")),
+        Some(_) => return Err(IdTokenError("aud is malformed")),
     }
-    // Step 5: azp, when present, must be us.
-    if string_claim(claims, "azp").is_some_and(|azp| azp != expected.client_id) {
-        return Err(IdTokenError("azp is another client"));
+    // Step 5: azp, when present, must be us (a string: OIDC Core §2).
+    match claims.get("azp") {
+        None => {}
+        Some(Value::String(azp)) if azp == expected.client_id => {}
+        Some(Value::String(_)) => return Err(IdTokenError("azp is another client")),
+        Some(_) => return Err(IdTokenError("azp is malformed")),
     }
     // Step 9: not expired (with leeway for clock skew).
     let exp = number_claim(claims, "exp").ok_or(IdTokenError("exp is missing"))?;
@@ -224,7 +228,15 @@ mod tests {
         assert!(refused(|c| c["aud"] = json!(["client-1", "other"])).contains("aud"));
         assert!(refused(|c| c["aud"] = json!([])).contains("aud"));
         assert!(refused(|c| c["aud"] = json!(["client-1", 7])).contains("aud"));
-        assert!(refused(|c| c["aud"] = json!(7)).contains("aud"));
+        assert_eq!(refused(|c| c["aud"] = json!(7)), "aud is malformed");
+        assert_eq!(
+            refused(|c| {
+                c.as_object_mut().map(|o| o.remove("aud"));
+            }),
+            "aud is missing"
+        );
+        assert_eq!(refused(|c| c["azp"] = json!(7)), "azp is malformed");
+        assert_eq!(refused(|c| c["azp"] = json!(null)), "azp is malformed");
         assert!(refused(|c| c["azp"] = json!("other")).contains("azp"));
         assert!(refused(|c| c["exp"] = json!(NOW - 61)).contains("expired"));
         assert!(refused(|c| c["iat"] = json!(NOW + 120)).contains("future"));

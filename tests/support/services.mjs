@@ -6,7 +6,7 @@
 // failed test run leaves nothing listening.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -80,40 +80,39 @@ export async function freePort() {
 // Two test runs on one machine (a developer's and CI's) pick ports from the same range; a port
 // free when one checks it may be taken by the other before its server binds it ("Address
 // already in use"). Each port handed out is noted in a file named after it, holding the pid of
-// the run that took it: another run skips it while that process lives.
+// the run that took it: another run skips it. The folder is shared by every user (sticky, like
+// /tmp); where a note cannot be written, ports are handed out unnoted, as before.
 const PORT_NOTES = join(tmpdir(), 'mcp-worker-test-ports');
 const notedPorts = new Set();
+/** A note whose holder has exited is removed once it is this old (a run killed mid-test). */
+const STALE_NOTE_MS = 60 * 60 * 1000;
 
-/** Notes `port` as this process's; false when another live process holds it. */
+/** Notes `port` as this process's; false when another run holds it, or held it lately. */
 function reservePort(port) {
-  mkdirSync(PORT_NOTES, { recursive: true });
   const file = join(PORT_NOTES, String(port));
-  const take = () => {
-    try {
-      writeFileSync(file, String(process.pid), { flag: 'wx' });
-      notedPorts.add(file);
-      return true;
-    } catch (error) {
-      if (error.code === 'EEXIST') return false;
-      throw error;
+  try {
+    if (!existsSync(PORT_NOTES)) {
+      mkdirSync(PORT_NOTES, { recursive: true });
+      chmodSync(PORT_NOTES, 0o1777);
     }
-  };
-  if (take()) return true;
-  let holder;
-  try {
-    holder = Number(readFileSync(file, 'utf8'));
-  } catch {
-    return false; // released a moment ago, or another run is taking it
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    notedPorts.add(file);
+    return true;
+  } catch (error) {
+    if (error.code !== 'EEXIST') return ['EACCES', 'EPERM', 'EROFS'].includes(error.code);
   }
-  // A file whose holder has exited (a run killed before it could clean up) is taken over; an
-  // empty one is being written by its holder.
-  if (!Number.isInteger(holder) || holder <= 0 || isAlive(holder)) return false;
+  // Held. A note left by a run that was killed is cleared once old, never taken over at once:
+  // two runs taking over one note at the same moment could both believe they hold the port.
   try {
-    unlinkSync(file);
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && !isAlive(holder)
+      && Date.now() - statSync(file).mtimeMs > STALE_NOTE_MS) {
+      unlinkSync(file);
+    }
   } catch {
-    return false;
+    // gone meanwhile, or another user's
   }
-  return take();
+  return false;
 }
 
 function isAlive(pid) {
