@@ -608,43 +608,44 @@ mod tests {
         }
     }
 
-    const ALL: &[&str] = &[
+    /// The default catalogue, every scope granted.
+    fn all() -> Vec<String> {
+        crate::config::DEFAULT_SCOPE
+            .split(' ')
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The default catalogue once the provider withdrew `read:billing`.
+    const WITHOUT_BILLING: &[&str] = &[
         "openid",
         "email",
         "profile",
         "offline_access",
         "read:todos",
-        "read:billing",
         "write:todos",
     ];
 
     #[test]
     fn a_refresh_drops_the_api_scopes_the_provider_no_longer_grants() {
-        let narrowed = upstream_scoped(&[
-            "openid",
-            "email",
-            "profile",
-            "offline_access",
-            "read:todos",
-            "write:todos",
-        ]);
+        let narrowed = upstream_scoped(WITHOUT_BILLING);
         assert_eq!(
-            narrowed_scope("refresh_token", &scopes(ALL), &narrowed),
-            Some(scopes(&[
-                "openid",
-                "email",
-                "profile",
-                "offline_access",
-                "read:todos",
-                "write:todos"
-            ]))
+            narrowed_scope("refresh_token", &all(), &narrowed),
+            Some(scopes(WITHOUT_BILLING))
         );
     }
 
     #[test]
     fn nothing_removed_leaves_the_library_default() {
         assert_eq!(
-            narrowed_scope("refresh_token", &scopes(ALL), &upstream_scoped(ALL)),
+            narrowed_scope(
+                "refresh_token",
+                &all(),
+                &UpstreamTokens {
+                    scope: all(),
+                    ..upstream(3000, true)
+                }
+            ),
             None
         );
         // A client that asked for less than the grant: still nothing to remove.
@@ -676,16 +677,16 @@ mod tests {
         // The same rule as at the callback: OpenID Connect scopes stay, and offline_access stays
         // while the upstream refresh token does.
         let api_only = upstream_scoped(&["read:todos", "read:billing", "write:todos"]);
-        assert_eq!(
-            narrowed_scope("refresh_token", &scopes(ALL), &api_only),
-            None
-        );
+        assert_eq!(narrowed_scope("refresh_token", &all(), &api_only), None);
         let without_refresh_token = UpstreamTokens {
             refresh_token: None,
-            ..upstream_scoped(ALL)
+            ..UpstreamTokens {
+                scope: all(),
+                ..upstream(3000, true)
+            }
         };
         assert_eq!(
-            narrowed_scope("refresh_token", &scopes(ALL), &without_refresh_token),
+            narrowed_scope("refresh_token", &all(), &without_refresh_token),
             Some(scopes(&[
                 "openid",
                 "email",
@@ -705,7 +706,7 @@ mod tests {
             "authorization_code",
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ] {
-            assert_eq!(narrowed_scope(grant_type, &scopes(ALL), &narrowed), None);
+            assert_eq!(narrowed_scope(grant_type, &all(), &narrowed), None);
         }
     }
 
@@ -724,15 +725,8 @@ mod tests {
         let next = refreshed_props(&props, response, None, NOW);
         assert!(keeps_upstream("refresh_token", &next.upstream, NOW + 60));
         assert_eq!(
-            narrowed_scope("refresh_token", &scopes(ALL), &next.upstream),
-            Some(scopes(&[
-                "openid",
-                "email",
-                "profile",
-                "offline_access",
-                "read:todos",
-                "write:todos"
-            ]))
+            narrowed_scope("refresh_token", &all(), &next.upstream),
+            Some(scopes(WITHOUT_BILLING))
         );
     }
 
