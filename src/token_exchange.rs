@@ -393,6 +393,17 @@ mod tests {
         }
     }
 
+    /// The props of a grant whose upstream token (10 s left, with a refresh token) was just
+    /// refreshed with the provider's answer `json`.
+    fn refreshed(json: &str) -> GrantProps {
+        let props = GrantProps {
+            user: Default::default(),
+            upstream: upstream(10, true),
+        };
+        let response = crate::upstream::token::TokenResponse::from_json(json).unwrap();
+        refreshed_props(&props, response, None, NOW)
+    }
+
     #[test]
     fn code_grant_token_lives_as_long_as_upstream_within_the_library_bounds() {
         assert_eq!(
@@ -522,15 +533,7 @@ mod tests {
 
     #[test]
     fn a_refreshed_expiry_saturates_instead_of_wrapping() {
-        let props = GrantProps {
-            user: Default::default(),
-            upstream: upstream(10, true),
-        };
-        let response = crate::upstream::token::TokenResponse::from_json(
-            r#"{"access_token":"b","expires_in":18446744073709551615}"#,
-        )
-        .unwrap();
-        let next = refreshed_props(&props, response, None, NOW);
+        let next = refreshed(r#"{"access_token":"b","expires_in":18446744073709551615}"#);
         assert!(next.upstream.expires_at > NOW);
         assert_eq!(access_ttl(next.upstream.expires_at, NOW), ACCESS_TOKEN_TTL);
     }
@@ -550,24 +553,12 @@ mod tests {
 
     #[test]
     fn refresh_keeps_old_refresh_token_unless_rotated() {
-        let props = GrantProps {
-            user: Default::default(),
-            upstream: upstream(10, true),
-        };
-        let response = crate::upstream::token::TokenResponse::from_json(
-            r#"{"access_token":"b","expires_in":120}"#,
-        )
-        .unwrap();
-        let next = refreshed_props(&props, response, None, NOW);
+        let next = refreshed(r#"{"access_token":"b","expires_in":120}"#);
         assert_eq!(next.upstream.access_token, "b");
         assert_eq!(next.upstream.refresh_token.as_deref(), Some("r"));
         assert_eq!(next.upstream.expires_at, NOW + 120);
-        let response = crate::upstream::token::TokenResponse::from_json(
-            r#"{"access_token":"c","refresh_token":"r2"}"#,
-        )
-        .unwrap();
         assert_eq!(
-            refreshed_props(&props, response, None, NOW)
+            refreshed(r#"{"access_token":"c","refresh_token":"r2"}"#)
                 .upstream
                 .refresh_token
                 .as_deref(),
@@ -714,15 +705,9 @@ mod tests {
     fn a_narrowing_recorded_by_an_earlier_refresh_holds_on_a_refresh_without_the_provider() {
         // The refresh that narrowed records the provider's scope in the props; the next refresh
         // keeps that fresh upstream token (no provider call) and reads the scope from them.
-        let props = GrantProps {
-            user: Default::default(),
-            upstream: upstream(10, true),
-        };
-        let response = crate::upstream::token::TokenResponse::from_json(
+        let next = refreshed(
             r#"{"access_token":"b","expires_in":3600,"scope":"openid read:todos write:todos"}"#,
-        )
-        .unwrap();
-        let next = refreshed_props(&props, response, None, NOW);
+        );
         assert!(keeps_upstream("refresh_token", &next.upstream, NOW + 60));
         assert_eq!(
             narrowed_scope("refresh_token", &all(), &next.upstream),
