@@ -61,7 +61,7 @@ describe('the Python MCP SDK', () => {
     const { output, browser, context } = await runPythonClient(stack, {
       path: '/mcp', transport: 'streamable-http', login: 'alice', tool: 'list-todos', name: 'python-mcp',
     });
-    assert.match(browser, /consent page shown, Allow clicked; login as alice/, context);
+    assert.match(browser, /consent page shown, Allow clicked\n.*login as alice/, context);
     assert.equal(output.browserOpened, 1, 'the browser was opened once');
     assert.ok(output.clientId, 'registered dynamically');
     assert.equal(output.grant.tokenType.toLowerCase(), 'bearer');

@@ -153,6 +153,9 @@ export function isIdpUrl(url, idpOrigin = 'http://localhost:8790') {
  * @param {string} [options.workerOrigin='http://localhost:8788']
  * @param {string} [options.idpOrigin='http://localhost:8790']
  * @param {number} [options.timeout=30000]
+ * @param {(message: string) => void} [options.log] Told each step just before it is taken, so a
+ *   log read once the client has its tokens already holds it (the client may finish its token
+ *   request before this function returns).
  * @returns {Promise<{ consentShown: boolean, loginShown: boolean, callbackUrl: string }>}
  */
 export async function completeSignIn(page, {
@@ -163,6 +166,7 @@ export async function completeSignIn(page, {
   workerOrigin = 'http://localhost:8788',
   idpOrigin = 'http://localhost:8790',
   timeout = 30_000,
+  log = () => {},
 } = {}) {
   const worker = new URL(workerOrigin).origin;
   const atConsent = (url) => isConsentUrl(url, worker);
@@ -202,6 +206,7 @@ export async function completeSignIn(page, {
           }
           if (onConsent) await onConsent(page);
           if (consentScreenshot) await screenshot(page, consentScreenshot);
+          log(`consent page shown, Allow clicked${untick.length ? ` (unticked ${untick.join(' ')})` : ''}`);
           await allow.click();
           continue;
         }
@@ -211,6 +216,7 @@ export async function completeSignIn(page, {
         if (await form.isVisible().catch(() => false)) {
           loginDone = true;
           result.loginShown = true;
+          log(`login as ${login}`);
           const userButton = page.locator(`form.users button[name="login"][value="${login}"]`);
           if (await userButton.count()) {
             await userButton.click();

@@ -76,10 +76,9 @@ export async function openAndSignIn(url, {
     note(`opening ${workerOrigin}${new URL(url).pathname}`);
     await page.goto(url, { timeout: remaining() });
     const result = await completeSignIn(page, {
-      login, workerOrigin, idpOrigin, untick, consentScreenshot, timeout: remaining(),
+      login, workerOrigin, idpOrigin, untick, consentScreenshot, timeout: remaining(), log: note,
     });
-    const unticked = result.consentShown && untick.length ? ` (unticked ${untick.join(' ')})` : '';
-    note(`consent page ${result.consentShown ? 'shown, Allow clicked' : 'skipped'}${unticked}; login ${result.loginShown ? `as ${login}` : 'skipped'}`);
+    note(`back at the client: consent ${result.consentShown ? 'given' : 'remembered'}, login ${result.loginShown ? 'done' : 'skipped (IdP session)'}`);
     const callback = new URL(result.callbackUrl);
     const where = `${callback.origin}${callback.pathname}`;
 
