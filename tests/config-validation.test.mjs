@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 
-import { buildAll, ensureDevVars, freePort, startWorker } from './support/services.mjs';
+import { buildAll, ensureDevVars, freePort, loggedEvents, startWorker } from './support/services.mjs';
 
 const GOOD = {
   OIDC_ISSUER: 'http://localhost:8790/',
@@ -32,14 +32,7 @@ async function refusedWith(vars) {
       const response = await fetch(`${worker.url}${path}`);
       answers.push([path, response.status, await response.text()]);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let wrangler flush the log
-    const events = worker
-      .logText()
-      .split('\n')
-      .map((line) => line.replace(/\u001b\[[0-9;]*m/g, '')) // wrangler colours error lines
-      .filter((line) => line.includes('"config.invalid"'))
-      .map((line) => JSON.parse(line.slice(line.indexOf('{'))));
-    return { answers, events };
+    return { answers, events: await loggedEvents(worker, 'config.invalid') };
   } finally {
     await worker.stop();
   }

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { createIdp } from '../idp/provider.mjs';
 import { callMcp, signedInClient, tokenRequest } from './support/oauth-client.mjs';
 import { localOauthKv, startCronWorker, triggerCron } from './support/deploy-worker.mjs';
-import { buildAll, ensureDevVars, freePort } from './support/services.mjs';
+import { buildAll, ensureDevVars, freePort, loggedEvents } from './support/services.mjs';
 
 const CRON = '0 * * * *';
 
@@ -82,10 +82,8 @@ describe('the scheduled KV purge', () => {
     const run = await triggerCron(worker.url, CRON);
     assert.equal(run.status, 200, run.text);
     // The run's summary line (src/purge.rs): the two stale grants went, nothing failed.
-    await new Promise((r) => setTimeout(r, 300));
-    const line = worker.logText().split('\n').find((l) => l.includes('"event":"purge.finished"'));
-    assert.ok(line, `no purge.finished line in:\n${worker.logText()}`);
-    const summary = JSON.parse(line.slice(line.indexOf('{')));
+    const [summary] = await loggedEvents(worker, 'purge.finished');
+    assert.ok(summary, `no purge.finished line in:\n${worker.logText()}`);
     assert.equal(summary.grants_purged, 2);
     assert.equal(summary.sweep_complete, true);
     assert.ok(!worker.logText().includes('purge.failed'));

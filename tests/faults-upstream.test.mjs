@@ -18,7 +18,7 @@ import {
   callMcp,
   callTool,
   createPkcePair,
-  logEvents,
+  loggedEvents,
   parseConsent,
   registerClient,
   signInUpstream,
@@ -120,7 +120,7 @@ describe('faults', { timeout: 240_000 }, () => {
     idp.set('pass');
     const { back } = await signInThrough(client.client_id);
     assert.ok(back.searchParams.get('code'), 'the retry signs in');
-    assert.ok(logEvents(stack.worker, 'upstream.unavailable').some((e) => /no answer within/.test(e.cause)), 'the deadline is logged');
+    assert.ok((await loggedEvents(stack.worker, 'upstream.unavailable', (e) => /no answer within/.test(e.cause))).length, 'the deadline is logged');
   });
 
   test('the identity provider down, failing or slow during the callback: the client hears temporarily_unavailable, no grant is made, a retry signs in', async () => {

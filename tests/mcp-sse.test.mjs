@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 
-import { MAX_BODY_BYTES, SSE_IDLE_TIMEOUT_SECONDS, logEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
+import { MAX_BODY_BYTES, SSE_IDLE_TIMEOUT_SECONDS, loggedEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
 import { postChunked } from './support/services.mjs';
 
 let stack;
@@ -121,7 +121,7 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
       const answer = JSON.parse((await sse.next((item) => item.event === 'message')).data);
       assert.equal(answer.id, 2, "only the owner's message was answered on the stream");
       assert.equal(JSON.parse(answer.result.content[0].text).user.sub, 'alice');
-      assert.ok(logEvents(stack.worker, 'mcp.sse_refused').some((e) => e.poster === 'bob'));
+      assert.ok((await loggedEvents(stack.worker, 'mcp.sse_refused', (e) => e.poster === 'bob')).length);
     } finally {
       sse.close();
     }
@@ -198,7 +198,7 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     const late = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(late.status, 404);
     await late.body?.cancel();
-    assert.ok(logEvents(stack.worker, 'mcp.sse_closed').some((e) => e.reason === 'idle'));
-    assert.ok(logEvents(stack.worker, 'mcp.sse_opened').length >= 3);
+    assert.ok((await loggedEvents(stack.worker, 'mcp.sse_closed', (e) => e.reason === 'idle')).length);
+    assert.ok((await loggedEvents(stack.worker, 'mcp.sse_opened', undefined, { atLeast: 3 })).length >= 3);
   });
 });

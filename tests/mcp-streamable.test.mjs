@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { ALLOWED_ORIGIN, MAX_BODY_BYTES, eventCount, logEvents, postMcp, startMcpStack } from './support/mcp-stack.mjs';
+import { ALLOWED_ORIGIN, MAX_BODY_BYTES, eventCount, loggedEvents, postMcp, startMcpStack } from './support/mcp-stack.mjs';
 import { postChunked } from './support/services.mjs';
 
 const VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25', '2026-07-28'];
@@ -214,7 +214,7 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
     } finally {
       await client.close();
     }
-    const decisions = logEvents(stack.worker, 'mcp.scope_decision').filter((e) => e.scope === 'read:billing' && e.granted === false);
+    const decisions = await loggedEvents(stack.worker, 'mcp.scope_decision', (e) => e.scope === 'read:billing' && e.granted === false, { atLeast: 2 });
     assert.ok(decisions.length >= 2, 'scope decisions are logged');
   });
 
@@ -429,9 +429,9 @@ describe('MCP over Streamable HTTP', { timeout: 240_000 }, () => {
   });
 
   test('tool calls are logged at debug with tool, user, outcome and duration, and no token', async () => {
-    const calls = logEvents(stack.worker, 'mcp.tool_called');
-    assert.ok(calls.some((c) => c.tool === 'add-todo' && c.user === 'alice' && c.outcome === 'ok' && typeof c.duration_ms === 'number'));
-    assert.ok(logEvents(stack.worker, 'mcp.tools_registered').length >= 1);
+    const calls = await loggedEvents(stack.worker, 'mcp.tool_called', (c) => c.tool === 'add-todo' && c.user === 'alice' && c.outcome === 'ok' && typeof c.duration_ms === 'number');
+    assert.ok(calls.length);
+    assert.ok((await loggedEvents(stack.worker, 'mcp.tools_registered')).length >= 1);
     assert.ok(!stack.worker.logText().includes(alice.accessToken));
   });
 

@@ -24,27 +24,10 @@ import {
   submitConsent,
   tokenRequest,
 } from './support/oauth-client.mjs';
-import { callTool, rpc, startAttackStack } from './support/attack-stack.mjs';
+import { callTool, loggedEvents, rpc, startAttackStack } from './support/attack-stack.mjs';
 import { postMcp } from './support/mcp-stack.mjs';
 
 const ALL_SCOPES = 'openid email profile offline_access read:todos read:billing write:todos';
-
-/** Lines of the worker's structured log with `event`. */
-function logEvents(worker, event) {
-  return worker
-    .logText()
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{'))
-    .map((line) => {
-      try {
-        return JSON.parse(line.replace(/\u001b\[[0-9;]*m/g, ''));
-      } catch {
-        return null;
-      }
-    })
-    .filter((entry) => entry && entry.event === event);
-}
 
 describe('the MCP worker as authorization server', () => {
   let stack;
@@ -137,7 +120,7 @@ describe('the MCP worker as authorization server', () => {
     assert.equal(afterRevocation.body.error, 'invalid_grant');
 
     for (const event of ['consent.shown', 'consent.approved', 'upstream.redirect', 'callback.received', 'code.exchanged', 'id_token.validated', 'grant.completed', 'token.issued', 'token.refreshed', 'token.revoked']) {
-      assert.ok(logEvents(stack.worker, event).length > 0, `log has ${event}`);
+      assert.ok((await loggedEvents(stack.worker, event)).length > 0, `log has ${event}`);
     }
     const log = stack.worker.logText();
     for (const secret of [tokens.body.access_token, tokens.body.refresh_token, code, pkce.verifier, 'local-dev-secret-change-me']) {
@@ -170,11 +153,12 @@ describe('the MCP worker as authorization server', () => {
   });
 
   test('the user ticks fewer scopes: the grant and its tokens hold only those', async () => {
-    const { tokens } = await signedInClient(stack.workerUrl, { login: 'bob', consentScopes: ['openid', 'offline_access', 'read:todos'] });
+    const { client, tokens } = await signedInClient(stack.workerUrl, { login: 'bob', consentScopes: ['openid', 'offline_access', 'read:todos'] });
     assert.equal(tokens.scope, 'openid offline_access read:todos');
     const me = await callMcp(stack.workerUrl, tokens.access_token);
     assert.deepEqual(me.body.scopes, ['openid', 'offline_access', 'read:todos']);
-    const exchanged = logEvents(stack.worker, 'code.exchanged').at(-1);
+    const [exchanged] = await loggedEvents(stack.worker, 'code.exchanged', (e) => e.client_id === client.client_id);
+    assert.ok(exchanged, 'the code exchange is logged');
     assert.ok(!exchanged.scope.includes('read:billing'), 'only the ticked scopes were requested upstream');
   });
 
@@ -185,7 +169,7 @@ describe('the MCP worker as authorization server', () => {
     const me = await callMcp(stack.workerUrl, colon.access_token);
     assert.equal(me.status, 200);
     assert.equal(me.body.user.sub, 'urn:test:erin');
-    assert.equal(logEvents(stack.worker, 'grant.completed').at(-1).user, 'urn%3Atest%3Aerin');
+    assert.ok((await loggedEvents(stack.worker, 'grant.completed', (e) => e.user === 'urn%3Atest%3Aerin')).length, 'the user id is the subject, percent-encoded');
   });
 
   test('Deny redirects access_denied with state and iss, and issues nothing', async () => {
@@ -241,7 +225,7 @@ describe('the MCP worker as authorization server', () => {
     const second = await authorize(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos', jar });
     assert.equal(second.consentShown, false);
     assert.ok(second.redirect.searchParams.get('code'));
-    assert.ok(logEvents(stack.worker, 'consent.remembered').length > 0);
+    assert.ok((await loggedEvents(stack.worker, 'consent.remembered', (e) => e.client_id === client.client_id)).length > 0);
     // More scopes than were approved: the page is shown again.
     const more = await jar.fetch(authorizeUrl(stack.workerUrl, { clientId: client.client_id, scope: 'openid read:todos write:todos', challenge: createPkcePair().challenge }));
     assert.equal(more.status, 200);
@@ -403,8 +387,8 @@ describe('upstream token lifecycle (identity provider with 90 s access tokens)',
     assert.equal(refreshed.status, 200);
     const after = await callMcp(stack.workerUrl, refreshed.body.access_token);
     assert.equal(after.status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let wrangler flush the log
-    const upstream = logEvents(stack.worker, 'upstream.refreshed').at(-1);
+    const grant = tokens.refresh_token.split(':')[1];
+    const [upstream] = await loggedEvents(stack.worker, 'upstream.refreshed', (e) => e.grant === grant);
     assert.ok(upstream, 'the upstream token was refreshed');
     assert.equal(upstream.rotated, true, 'the rotated upstream refresh token was kept');
     assert.ok(refreshed.body.expires_in <= 90);

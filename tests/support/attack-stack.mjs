@@ -29,7 +29,7 @@ import { authorizationCodeLogin } from './oidc-login.mjs';
 import { signedInClient } from './oauth-client.mjs';
 import { buildAll, ensureDevVars, freePort, startWorker } from './services.mjs';
 
-export { eventCount, logEvents } from './services.mjs';
+export { eventCount, logEvents, loggedEvents } from './services.mjs';
 
 export * from './oauth-client.mjs';
 

@@ -16,7 +16,7 @@ import { authorizationCodeLogin } from './oidc-login.mjs';
 import { signedInClient } from './oauth-client.mjs';
 import { buildAll, ensureDevVars, freePort, startWorker } from './services.mjs';
 
-export { eventCount, logEvents } from './services.mjs';
+export { eventCount, logEvents, loggedEvents } from './services.mjs';
 
 /** The browser origin these tests allow besides the worker's own. */
 export const ALLOWED_ORIGIN = 'http://allowed.example';

@@ -380,15 +380,21 @@ export function logEvents(service, name) {
 }
 
 /**
- * How many `name` events the worker has logged, once there are at least `atLeast` or 3 s have
- * passed: wrangler may print a line a moment after the answer it belongs to.
+ * The `name` events a service has logged that `where` accepts, once there are at least `atLeast`
+ * of them or `timeoutMs` has passed: wrangler passes a line on a moment after the answer it
+ * belongs to, so a test that has its answer may not see the line yet.
  */
-export async function eventCount(service, name, atLeast) {
-  const deadline = Date.now() + 3000;
-  let count = logEvents(service, name).length;
-  while (count < atLeast && Date.now() < deadline) {
+export async function loggedEvents(service, name, where = () => true, { atLeast = 1, timeoutMs = 3000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let events = logEvents(service, name).filter(where);
+  while (events.length < atLeast && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    count = logEvents(service, name).length;
+    events = logEvents(service, name).filter(where);
   }
-  return count;
+  return events;
+}
+
+/** How many `name` events the worker has logged, once there are at least `atLeast` (see `loggedEvents`). */
+export async function eventCount(service, name, atLeast) {
+  return (await loggedEvents(service, name, undefined, { atLeast })).length;
 }
