@@ -50,6 +50,20 @@ pub struct UpstreamTokens {
     pub expires_at: u64,
     /// The scopes the identity provider granted (space separated in its token response).
     pub scope: Vec<String>,
+    /// The scopes asked of the identity provider at sign-in: the ones the user approved. Empty in
+    /// grants made before it was recorded, which then never count a scope as withheld.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub requested: Vec<String>,
+}
+
+impl UpstreamTokens {
+    /// Whether the identity provider was asked for `scope` and did not grant it: at sign-in, or at
+    /// a later refresh that answered with a narrower `scope` (RFC 6749 §3.3, §6; Auth0 RBAC, a
+    /// permission the user does not hold or no longer holds). Re-authorizing cannot add such a
+    /// scope, unlike one the user left unticked on the consent page, which was never asked for.
+    pub fn withheld(&self, scope: &str) -> bool {
+        self.requested.iter().any(|s| s == scope) && !self.scope.iter().any(|s| s == scope)
+    }
 }
 
 impl FromFields for GrantProps {
@@ -74,6 +88,7 @@ impl FromFields for GrantProps {
                 scope: upstream
                     .opt_strings("scope")?
                     .ok_or("upstream.scope is missing")?,
+                requested: upstream.opt_strings("requested")?.unwrap_or_default(),
             },
         })
     }
@@ -90,6 +105,7 @@ impl std::fmt::Debug for UpstreamTokens {
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
+            .field("requested", &self.requested)
             .finish()
     }
 }
@@ -133,6 +149,7 @@ mod tests {
                 id_token: Some("it".into()),
                 expires_at: 1_800_000_000,
                 scope: vec!["openid".into(), "read:todos".into()],
+                requested: vec!["openid".into(), "read:todos".into(), "read:billing".into()],
             },
         };
         let text = crate::json::write(&props);
@@ -155,5 +172,27 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_scope_is_withheld_only_when_it_was_asked_for_and_not_granted() {
+        let read = |requested: &str| {
+            GrantProps::from_json(&format!(
+                r#"{{"user":{{"sub":"s"}},"upstream":{{"access_token":"a","expires_at":1,"scope":["openid","read:todos"]{requested}}}}}"#
+            ))
+            .unwrap()
+            .upstream
+        };
+        let asked = read(r#","requested":["openid","read:todos","read:billing"]"#);
+        assert!(asked.withheld("read:billing"), "asked for, not granted");
+        assert!(!asked.withheld("read:todos"), "granted");
+        assert!(
+            !asked.withheld("write:todos"),
+            "never asked for (left unticked)"
+        );
+        // A grant from before `requested` was recorded counts nothing as withheld.
+        let older = read("");
+        assert!(older.requested.is_empty());
+        assert!(!older.withheld("read:billing"));
     }
 }

@@ -390,6 +390,7 @@ mod tests {
             id_token: None,
             expires_at: (NOW as i64 + expires_in) as u64,
             scope: vec![],
+            requested: vec![],
         }
     }
 
@@ -564,6 +565,30 @@ mod tests {
                 .as_deref(),
             Some("r2")
         );
+    }
+
+    #[test]
+    fn a_narrower_refresh_answer_makes_the_dropped_scope_withheld() {
+        let props = GrantProps {
+            user: Default::default(),
+            upstream: UpstreamTokens {
+                scope: all(),
+                requested: all(),
+                ..upstream(10, true)
+            },
+        };
+        let response = crate::upstream::token::TokenResponse::from_json(
+            r#"{"access_token":"b","scope":"openid read:todos"}"#,
+        )
+        .unwrap();
+        let next = refreshed_props(&props, response, None, NOW);
+        assert_eq!(
+            next.upstream.requested,
+            all(),
+            "what sign-in asked for stays"
+        );
+        assert!(next.upstream.withheld("read:billing"));
+        assert!(!next.upstream.withheld("read:todos"));
     }
 
     #[test]

@@ -218,6 +218,7 @@ mod tests {
                 id_token: None,
                 expires_at: 1_800_003_600,
                 scope: vec!["read:todos".to_owned()],
+                requested: vec![],
             },
         };
         Rc::new(Caller {

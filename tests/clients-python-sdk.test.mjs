@@ -49,7 +49,8 @@ describe('the Python MCP SDK', () => {
 
   before(async () => {
     assert.ok(existsSync(VENV_PYTHON), `${VENV_PYTHON} is missing: run node scripts/lib/test-deps.mjs`);
-    stack = await startStack();
+    // judy does not hold read:billing at the identity provider (Auth0 RBAC).
+    stack = await startStack({ userPermissions: { judy: ['read:todos', 'write:todos'] } });
     await stack.seedTodo('alice', todos.alice);
     await stack.seedTodo('bob', todos.bob);
   });
@@ -84,6 +85,17 @@ describe('the Python MCP SDK', () => {
     assert.equal(output.browserOpened, 2, `a second sign-in for the step-up\n${context}`);
     assert.match(output.grant.scope ?? '', /read:billing/, `the new token holds read:billing\n${context}`);
     assert.equal(output.result.isError, false, context);
+  });
+
+  test('a permission the identity provider withholds: list-billing is a tool error naming it, and the SDK never opens the browser again', async () => {
+    const { output, browser, context } = await runPythonClient(stack, {
+      path: '/mcp', transport: 'streamable-http', login: 'judy', tool: 'list-billing', name: 'python-withheld',
+    });
+    assert.match(browser, /consent page shown, Allow clicked\n.*login as judy/, 'read:billing was approved on the consent page');
+    assert.equal(output.browserOpened, 1, `no step-up sign-in: re-authorizing cannot add it\n${context}`);
+    assert.doesNotMatch(output.grant.scope ?? '', /read:billing/, context);
+    assert.equal(output.result.isError, true, context);
+    assert.match(resultText(output.result), /`read:billing` permission, which your account does not hold at the identity provider/, context);
   });
 
   test('over HTTP+SSE (/sse), the same client signs in and whoami names the user', async () => {

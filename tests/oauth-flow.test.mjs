@@ -459,13 +459,19 @@ describe('scopes the identity provider withdraws (Auth0 RBAC; 120 s upstream tok
     };
   }
 
-  /** The MCP token cannot use read:billing: the step-up challenge, tools/list, whoami agree. */
+  /**
+   * The MCP token cannot use read:billing, and the client is told why: the identity provider
+   * withheld it, so list-billing is a tool error naming the permission, not a step-up challenge
+   * that would send the user through consent and sign-in for a grant without it again. tools/list
+   * and whoami agree.
+   */
   function assertWithoutBilling(seen, scope) {
     assert.ok(!scopes(scope).includes('read:billing'), `token scope ${scope}`);
     assert.ok(scopes(scope).includes('read:todos'), `token scope ${scope}`);
-    assert.equal(seen.billing.status, 403, 'list-billing gets the insufficient_scope challenge');
-    assert.match(seen.billing.headers.get('www-authenticate'), /^Bearer error="insufficient_scope"/);
-    assert.match(seen.billing.headers.get('www-authenticate'), /scope="[^"]*\bread:billing\b[^"]*"/);
+    assert.equal(seen.billing.status, 200, 'no insufficient_scope challenge: re-authorizing cannot add it');
+    assert.equal(seen.billing.headers.get('www-authenticate'), null);
+    assert.equal(seen.billing.result.isError, true);
+    assert.match(seen.billing.result.content[0].text, /`read:billing` permission, which your account does not hold at the identity provider/);
     assert.equal(seen.billingListedAsCallable, false, 'tools/list no longer offers list-billing as callable');
     assert.ok(!seen.whoamiScopes.includes('read:billing'), `whoami reports ${seen.whoamiScopes}`);
     assert.ok(seen.whoamiScopes.includes('read:todos'));

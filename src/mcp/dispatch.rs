@@ -188,6 +188,13 @@ impl Dispatcher<'_> {
         };
         if let Some(scope) = tool.required_scope() {
             let granted = self.caller.has_scope(scope);
+            // A scope the identity provider was asked for and refused (Auth0 RBAC: a permission
+            // the user does not hold) is not the client's to fix: a step-up challenge would send
+            // the user through consent and sign-in again for a grant that lacks it again (MCP
+            // 2025-11-25 authorization, "Scope Challenge Handling", is for scopes re-authorizing
+            // can add). So it is a tool error naming the cause, in every version.
+            let withheld = !granted && self.caller.props.upstream.withheld(scope);
+            let step_up = !granted && !withheld && version.has_step_up();
             log::debug!(
                 "mcp.scope_decision",
                 "tool" => tool.name(),
@@ -195,22 +202,18 @@ impl Dispatcher<'_> {
                 "granted" => granted,
                 "user" => self.caller.user_id,
                 "client_id" => self.caller.client_id,
-                "answer" => if granted { "run" } else if version.has_step_up() { "step_up_403" } else { "tool_error" },
+                "answer" => if granted { "run" } else if step_up { "step_up_403" } else if withheld { "withheld_upstream" } else { "tool_error" },
             );
+            if step_up {
+                return Ok(Answer::Http(HttpFailure::InsufficientScope {
+                    needed: scope,
+                    challenge_scope: step_up_scope(&self.caller.scopes, scope),
+                }));
+            }
             if !granted {
-                if version.has_step_up() {
-                    return Ok(Answer::Http(HttpFailure::InsufficientScope {
-                        needed: scope,
-                        challenge_scope: step_up_scope(&self.caller.scopes, scope),
-                    }));
-                }
                 return Ok(Answer::Result(tool_result(
                     version,
-                    ToolOutcome::Failed(format!(
-                        "The `{}` tool needs the `{scope}` scope, which this connection was not granted. \
-                         Reconnect and approve `{scope}` on the consent page to use it.",
-                        tool.name()
-                    )),
+                    ToolOutcome::Failed(missing_scope_message(tool.name(), scope, withheld)),
                 )));
             }
         }
@@ -295,6 +298,22 @@ fn decorate(mut result: Value, version: ProtocolVersion) -> Value {
     result
 }
 
+/// Why a tool cannot run for want of `scope`, and what the user can do about it.
+fn missing_scope_message(tool: &str, scope: &str, withheld: bool) -> String {
+    if withheld {
+        format!(
+            "The `{tool}` tool needs the `{scope}` permission, which your account does not hold at the \
+             identity provider: it was asked for when you signed in and not granted. Once an \
+             administrator grants it, reconnect to use this tool."
+        )
+    } else {
+        format!(
+            "The `{tool}` tool needs the `{scope}` scope, which this connection was not granted. \
+             Reconnect and approve `{scope}` on the consent page to use it."
+        )
+    }
+}
+
 /// A tool as `tools/list` shows it to `version`. Every tool is listed, callable or not: a tool
 /// the grant cannot call says so in its description and `_meta`, because calling it is how a
 /// 2025-11-25 client learns which scope to ask for (step-up), and a list that only depends on
@@ -305,6 +324,10 @@ pub fn describe(tool: &dyn Tool, version: ProtocolVersion, caller: &Caller) -> V
         .filter(|scope| !caller.has_scope(scope));
     let description = match missing {
         None => tool.description().to_string(),
+        Some(scope) if caller.props.upstream.withheld(scope) => format!(
+            "{} Needs the `{scope}` permission, which the signed-in account does not hold at the identity provider.",
+            tool.description()
+        ),
         Some(scope) if version.has_step_up() => format!(
             "{} Needs the `{scope}` scope, which this connection was not granted: calling it asks the client to re-authorize with `{scope}`.",
             tool.description()
@@ -401,6 +424,7 @@ mod tests {
                     id_token: None,
                     expires_at: 0,
                     scope: vec![],
+                    requested: vec![],
                 },
             },
             user_id: "alice".into(),
@@ -563,6 +587,37 @@ mod tests {
                 .contains("read:billing")
         );
         assert!(api.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_scope_the_identity_provider_withheld_is_a_tool_error_never_a_step_up() {
+        let mut c = caller(&["openid", "read:todos"]);
+        c.props.upstream.scope = vec!["openid".into(), "read:todos".into()];
+        c.props.upstream.requested =
+            vec!["openid".into(), "read:todos".into(), "read:billing".into()];
+        let api = FakeApi::new(vec![]);
+        for version in [V::V2025_11_25, V::V2025_06_18] {
+            let r = result(handle(&c, &api, call("list-billing"), version));
+            assert_eq!(r["isError"], true, "{version:?}");
+            let text = r["content"][0]["text"].as_str().unwrap();
+            assert!(text.contains("`read:billing` permission"), "{text}");
+            assert!(text.contains("identity provider"), "{text}");
+        }
+        assert!(api.calls.borrow().is_empty());
+        let listed = describe(tools::find("list-billing").unwrap(), V::V2025_11_25, &c);
+        assert_eq!(listed["_meta"]["authorized"], false);
+        assert!(
+            listed["description"]
+                .as_str()
+                .unwrap()
+                .contains("does not hold at the identity provider")
+        );
+        // A scope left unticked was never asked for: step-up can still add it.
+        c.props.upstream.requested = vec!["openid".into(), "read:todos".into()];
+        assert!(matches!(
+            handle(&c, &api, call("list-billing"), V::V2025_11_25),
+            Reply::Http(HttpFailure::InsufficientScope { .. })
+        ));
     }
 
     #[test]

@@ -221,6 +221,7 @@ pub async fn handle(req: Request, env: &Env, config: &Config) -> Result<Response
             id_token: tokens.id_token,
             expires_at,
             scope: upstream_scope.unwrap_or_else(|| sign_in.scope.clone()),
+            requested: sign_in.scope,
         },
         user,
     };

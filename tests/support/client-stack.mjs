@@ -45,12 +45,14 @@ async function startWorkerOnFreePort(options, attempts = 3) {
 
 /**
  * Starts the identity provider and both workers on free ports.
- * @param {{ echo?: boolean, mcpPort?: number }} [options] `echo` prints the workers' logs (or set
- *   ECHO_SERVICES=1); `mcpPort` pins the MCP worker's port (8788 for screenshots that match the docs).
+ * @param {{ echo?: boolean, mcpPort?: number, userPermissions?: Record<string, string[]> }} [options]
+ *   `echo` prints the workers' logs (or set ECHO_SERVICES=1); `mcpPort` pins the MCP worker's port
+ *   (8788 for screenshots that match the docs); `userPermissions` is the identity provider's
+ *   per-user API permissions (`userPermissions` in idp/provider.mjs; by default every user holds them all).
  * @returns {Promise<{ mcpOrigin: string, idpOrigin: string, endpoints: { mcp: string, sse: string },
  *   logs: () => string, stop: () => Promise<void> }>}
  */
-export async function startStack({ echo = Boolean(process.env.ECHO_SERVICES), mcpPort: pinned } = {}) {
+export async function startStack({ echo = Boolean(process.env.ECHO_SERVICES), mcpPort: pinned, userPermissions } = {}) {
   // The MCP worker's port must be known before the IdP starts (its redirect URI names it).
   const mcpPort = pinned ?? (await freePort());
   const mcpOrigin = `http://localhost:${mcpPort}`;
@@ -60,6 +62,7 @@ export async function startStack({ echo = Boolean(process.env.ECHO_SERVICES), mc
     clientRedirectUris: [`${mcpOrigin}/callback`],
     logLevel: 'info',
     logSink: (line) => idpLog.push(line),
+    ...(userPermissions ? { userPermissions } : {}),
   });
   const started = [];
   try {
