@@ -409,6 +409,21 @@ mod tests {
     }
 
     #[test]
+    fn the_sse_session_cap_defaults_to_10_and_stays_within_1_to_32() {
+        let cap = crate::mcp::vars::SSE_MAX_SESSIONS_PER_USER;
+        let mut vars = local();
+        assert_eq!(load(&vars).unwrap().mcp.sse_max_sessions, 10);
+        for good in ["1", "32"] {
+            vars.insert(cap, good);
+            assert_eq!(load(&vars).unwrap().mcp.sse_max_sessions.to_string(), good);
+        }
+        for bad in ["0", "33", "ten", "-1"] {
+            vars.insert(cap, bad);
+            assert_eq!(load(&vars).unwrap_err().var, cap, "{bad}");
+        }
+    }
+
+    #[test]
     fn http_issuer_is_refused_off_loopback() {
         let mut vars = local();
         vars.insert(vars::OIDC_ISSUER, "http://idp.example.com/");

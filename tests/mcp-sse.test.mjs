@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 
-import { MAX_BODY_BYTES, SSE_IDLE_TIMEOUT_SECONDS, loggedEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
+import { MAX_BODY_BYTES, SSE_IDLE_TIMEOUT_SECONDS, SSE_MAX_SESSIONS, loggedEvents, openSse, startMcpStack } from './support/mcp-stack.mjs';
 import { postChunked } from './support/services.mjs';
 
 let stack;
@@ -70,7 +70,7 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     try {
       assert.equal(sse.status, 200);
       assert.match(sse.headers.get('content-type'), /^text\/event-stream/);
-      assert.match(sse.endpoint, /\/sse\/message\?sessionId=[0-9a-f]{32}$/);
+      assert.match(sse.endpoint, /\/sse\/message\?sessionId=[0-9a-f]{34}$/);
       const accepted = await post(sse.endpoint, alice.accessToken, {
         jsonrpc: '2.0', id: 7, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
       });
@@ -109,28 +109,91 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     assert.equal(typeof body.error?.message, 'string', what);
   }
 
-  test("an SSE session refuses another user's token, and an unknown session is 404, each with a JSON-RPC error", async () => {
+  test("an SSE session refuses another user's token and another client's, and an unknown session is 404, each with a JSON-RPC error", async () => {
+    const aliceElsewhere = await stack.signIn('alice'); // the same user through another client
     const sse = await openSse(stack.mcpOrigin, alice.accessToken);
     try {
-      const intruder = await post(sse.endpoint, bob.accessToken, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
-      assert.equal(intruder.status, 403);
-      assertTransportError(await intruder.json(), -32600, 'the intruder');
-      const owner = await post(sse.endpoint, alice.accessToken, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+      const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+      // Another user's token finds no such session among that user's own: 404, nothing said of it.
+      const intruder = await post(sse.endpoint, bob.accessToken, call(1));
+      assert.equal(intruder.status, 404);
+      assertTransportError(await intruder.json(), -32001, 'another user');
+      const otherClient = await post(sse.endpoint, aliceElsewhere.accessToken, call(3));
+      assert.equal(otherClient.status, 403);
+      assertTransportError(await otherClient.json(), -32600, 'another client of the same user');
+      const owner = await post(sse.endpoint, alice.accessToken, call(2));
       assert.equal(owner.status, 202);
       await owner.body?.cancel();
       const answer = JSON.parse((await sse.next((item) => item.event === 'message')).data);
       assert.equal(answer.id, 2, "only the owner's message was answered on the stream");
       assert.equal(JSON.parse(answer.result.content[0].text).user.sub, 'alice');
-      assert.ok((await loggedEvents(stack.worker, 'mcp.sse_refused', (e) => e.poster === 'bob')).length);
+      assert.ok((await loggedEvents(stack.worker, 'mcp.sse_refused', (e) => e.poster === 'alice' && e.client_id === aliceElsewhere.clientId)).length);
     } finally {
       sse.close();
     }
-    const gone = await post(`${stack.mcpOrigin}/sse/message?sessionId=${'0'.repeat(32)}`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
+    const gone = await post(`${stack.mcpOrigin}/sse/message?sessionId=${'0'.repeat(34)}`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(gone.status, 404);
     assertTransportError(await gone.json(), -32001, 'an unknown session');
     const malformed = await post(`${stack.mcpOrigin}/sse/message?sessionId=../x`, alice.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
     assert.equal(malformed.status, 400);
     assertTransportError(await malformed.json(), -32600, 'a malformed session id');
+  });
+
+  test('a user holds at most SSE_MAX_SESSIONS_PER_USER open sessions: one more is 429 with a JSON-RPC error, another user is not counted, and a closed session frees its slot', async () => {
+    // A user of its own, so that no other test's streams count.
+    const [dave, daveElsewhere, erin] = [await stack.signIn('dave'), await stack.signIn('dave'), await stack.signIn('erin')];
+    const slotOf = (sse) => sse.endpoint.slice(-2);
+    const streams = [];
+    const others = [];
+    /** Pings every open stream of dave's, so none reaches the idle timeout during the test. */
+    const keepAlive = async () => {
+      for (const [index, sse] of streams.entries()) {
+        const id = 100 + index;
+        const ping = await post(sse.endpoint, dave.accessToken, { jsonrpc: '2.0', id, method: 'ping' });
+        assert.equal(ping.status, 202, `session in slot ${slotOf(sse)} is open`);
+        await ping.body?.cancel();
+        assert.equal(JSON.parse((await sse.next((item) => item.event === 'message')).data).id, id, 'answered on its own stream');
+      }
+    };
+    try {
+      for (let i = 0; i < SSE_MAX_SESSIONS; i++) {
+        const sse = await openSse(stack.mcpOrigin, dave.accessToken);
+        assert.equal(sse.status, 200, sse.text);
+        streams.push(sse);
+      }
+      assert.equal(new Set(streams.map(slotOf)).size, SSE_MAX_SESSIONS, 'each in a slot of its own');
+      await keepAlive();
+
+      for (const [who, token] of [['dave', dave.accessToken], ['dave through another client', daveElsewhere.accessToken]]) {
+        const refused = await openSse(stack.mcpOrigin, token);
+        assert.equal(refused.status, 429, who);
+        assertTransportError(JSON.parse(refused.text), -32029, who);
+      }
+      assert.ok((await loggedEvents(stack.worker, 'mcp.sse_session_cap', (e) => e.user === 'dave' && e.cap === SSE_MAX_SESSIONS)).length);
+      const erinsOwn = await openSse(stack.mcpOrigin, erin.accessToken);
+      assert.equal(erinsOwn.status, 200, 'another user is not counted');
+      others.push(erinsOwn);
+
+      // Closing one frees its slot, and only that one: the next session opens there.
+      const closed = streams.shift();
+      closed.close();
+      let reopened;
+      for (const deadline = Date.now() + 10_000; !reopened && Date.now() < deadline;) {
+        await keepAlive();
+        const attempt = await openSse(stack.mcpOrigin, dave.accessToken);
+        if (attempt.status === 200) reopened = attempt;
+        else assert.equal(attempt.status, 429, attempt.text);
+      }
+      assert.ok(reopened, 'a slot freed once the stream was closed');
+      others.push(reopened);
+      assert.equal(slotOf(reopened), slotOf(closed), 'in the slot of the closed session');
+      const stale = await post(closed.endpoint, dave.accessToken, { jsonrpc: '2.0', id: 1, method: 'ping' });
+      assert.equal(stale.status, 404, 'the closed session stays gone though its slot holds another');
+      assertTransportError(await stale.json(), -32001, 'the closed session');
+      await keepAlive();
+    } finally {
+      [...streams, ...others].forEach((sse) => sse.close?.());
+    }
   });
 
   test('the message endpoint refuses a batch unparsed, a body that is not application/json, and a chunked body past the limit', async () => {

@@ -27,6 +27,9 @@ impl ErrorCode {
     /// server error (JSON-RPC 2.0 §5.1 reserves -32000 to -32099), the code the MCP TypeScript
     /// SDK's transports answer with their 404.
     pub const SESSION_NOT_FOUND: Self = Self(-32001);
+    /// The caller already holds as many open sessions as the server allows (implementation-defined,
+    /// JSON-RPC 2.0 §5.1; the digits recall HTTP 429, which carries it).
+    pub const TOO_MANY_SESSIONS: Self = Self(-32029);
     /// HTTP headers disagree with the body, or a required header is missing
     /// (MCP 2026-07-28 basic/transports §Server Validation).
     pub const HEADER_MISMATCH: Self = Self(-32020);

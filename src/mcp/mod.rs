@@ -45,6 +45,8 @@ pub mod vars {
     pub const SSE_IDLE_TIMEOUT_SECONDS: &str = "SSE_IDLE_TIMEOUT_SECONDS";
     /// Seconds between SSE keep-alive comments (default 20).
     pub const SSE_KEEPALIVE_SECONDS: &str = "SSE_KEEPALIVE_SECONDS";
+    /// Open SSE sessions one user may hold at once (default 10).
+    pub const SSE_MAX_SESSIONS_PER_USER: &str = "SSE_MAX_SESSIONS_PER_USER";
 }
 
 /// Default `MAX_BODY_BYTES`: 1 MiB, far above any message these tools take.
@@ -56,6 +58,10 @@ const MAX_MAX_BODY_BYTES: usize = 100 << 20;
 pub const DEFAULT_SSE_IDLE_SECONDS: u64 = 1800;
 pub const DEFAULT_SSE_KEEPALIVE_SECONDS: u64 = 20;
 const SSE_SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+/// Default and bounds of `SSE_MAX_SESSIONS_PER_USER`. Opening a session at the cap asks every one
+/// of the user's session objects in turn (`sse::open`), so the bound stays small.
+const DEFAULT_SSE_MAX_SESSIONS: u8 = 10;
+const SSE_MAX_SESSIONS_RANGE: std::ops::RangeInclusive<u8> = 1..=32;
 
 /// The settings of the MCP endpoints: part of `Config`, so read once per isolate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +70,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// `MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// `SSE_MAX_SESSIONS_PER_USER`.
+    pub sse_max_sessions: u8,
     /// Without a trailing slash.
     pub public_url: String,
     /// Where the tools' ToDos API is.
@@ -105,6 +113,13 @@ impl Settings {
                 "bytes",
                 DEFAULT_MAX_BODY_BYTES,
             )?,
+            sse_max_sessions: whole_number(
+                vars::SSE_MAX_SESSIONS_PER_USER,
+                var(vars::SSE_MAX_SESSIONS_PER_USER).as_deref(),
+                SSE_MAX_SESSIONS_RANGE,
+                "sessions",
+                DEFAULT_SSE_MAX_SESSIONS,
+            )?,
             public_url: public_url.to_owned(),
         })
     }
@@ -142,7 +157,7 @@ pub async fn serve(
     }
     match path {
         MCP_PATH => streamable::handle(req, env, caller, settings).await,
-        SSE_PATH => sse::open(req, env, caller).await,
+        SSE_PATH => sse::open(req, env, caller, settings).await,
         SSE_MESSAGE_PATH => sse::post(req, env, caller, settings).await,
         _ => empty_response(404),
     }

@@ -1,8 +1,9 @@
 //! The Durable Object behind one HTTP+SSE session (MCP 2024-11-05 basic/transports §HTTP with SSE).
 //!
-//! `GET /sse` lands in the API worker, which picks a random session id and asks the object of that
-//! name to `open`: the object answers with the event stream and keeps its sending end, so POSTs
-//! that land on any isolate anywhere meet the stream here. The object records the grant that
+//! `GET /sse` lands in the API worker, which picks a random session id and asks the user's objects,
+//! one per slot (`sse.rs`), to `open` it until one is free: that object answers with the event
+//! stream and keeps its sending end, so POSTs that land on any isolate anywhere meet the stream
+//! here. An object holds one session at a time. It records the session id and the grant that
 //! opened it (user id and client id); the API worker runs each POSTed message with the posting
 //! token's own props and only hands the object the JSON-RPC response to write (`deliver`), after
 //! the object has confirmed the poster owns the session (`check`).
@@ -16,9 +17,9 @@
 //!
 //! | request | headers | answer |
 //! |---|---|---|
-//! | `GET /open` | owner, `X-Session-Id`, `X-Endpoint` | the event stream; 409 if already open |
-//! | `POST /check` | owner | 200 `{"protocolVersion"}`, 403 another grant, 404 no session |
-//! | `POST /deliver` (body: one JSON-RPC message) | owner, `X-Negotiated-Version`? | 202, 403, 404 |
+//! | `GET /open` | owner, `X-Session-Id`, `X-Endpoint` | the event stream; 409 if one is open |
+//! | `POST /check` | owner, `X-Session-Id` | 200 `{"protocolVersion"}`, 403 another grant, 404 not this object's open session |
+//! | `POST /deliver` (body: one JSON-RPC message) | owner, `X-Session-Id`, `X-Negotiated-Version`? | 202, 403, 404 |
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -39,7 +40,7 @@ pub const BINDING: &str = "MCP_SSE_SESSION";
 pub const HEADER_USER: &str = "X-Owner-User";
 /// Owner headers on internal requests.
 pub const HEADER_CLIENT: &str = "X-Owner-Client";
-/// The session id (for logs).
+/// The session id: the one to open, or the one a POST names.
 pub const HEADER_SESSION: &str = "X-Session-Id";
 /// The POST URL announced in the `endpoint` event.
 pub const HEADER_ENDPOINT: &str = "X-Endpoint";
@@ -200,12 +201,15 @@ impl McpSseSession {
         Ok(Response::from_stream(stream)?.with_headers(headers))
     }
 
-    /// The session's owner check: 404 when no session is open, 403 for another grant.
+    /// The session's owner check: 404 when the session named is not the one open here (none is,
+    /// or an earlier one in this slot, or another user's id), 403 for another grant of the user.
     fn owner_status(&self, req: &Request) -> worker::Result<u16> {
         let user = req.headers().get(HEADER_USER)?.unwrap_or_default();
         let client = req.headers().get(HEADER_CLIENT)?.unwrap_or_default();
+        let session = req.headers().get(HEADER_SESSION)?.unwrap_or_default();
         Ok(match self.live.borrow().as_ref() {
             None => 404,
+            Some(live) if live.session_id != session => 404,
             Some(live) if live.user_id == user && live.client_id == client => 200,
             Some(live) => {
                 log::debug!(

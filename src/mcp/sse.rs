@@ -6,6 +6,15 @@
 //! run here, in the API worker, with the props of the token that posted it, so a refreshed
 //! upstream token is used at once (unlike sessions that keep the props they opened with,
 //! cloudflare/agents#323); only its JSON-RPC response travels to the object.
+//!
+//! A user holds at most `SSE_MAX_SESSIONS_PER_USER` open sessions: each open stream holds an
+//! object in memory, and one valid token could otherwise open them without end. The objects are
+//! named per user and slot (`<user id>/<slot>`, slot below the cap), and an object holds at most
+//! one stream, so a slot is taken exactly while its stream is open: it frees itself when the
+//! stream goes (client gone, idle alarm, object evicted), and there is no count to drift or to
+//! release. The session id carries its slot, so a POST finds the object from the poster's own
+//! user id and the id; a session id of another user's names one of the poster's objects, which
+//! does not hold it (404).
 
 use worker::{Env, Method, Request, Stub};
 
@@ -18,28 +27,55 @@ use super::{
     now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
+use crate::log;
 
-/// Length of a session id: 128 random bits, hex.
-const SESSION_ID_LEN: usize = 32;
+/// Hex digits of a session id's random part: 128 bits.
+const RANDOM_HEX_LEN: usize = 32;
+/// Length of a session id: the random part, then the slot in two hex digits.
+const SESSION_ID_LEN: usize = RANDOM_HEX_LEN + 2;
 
-/// `GET /sse`: opens a session owned by the caller's grant and streams it.
-pub async fn open(req: Request, env: &Env, caller: &Caller) -> worker::Result<McpResponse> {
+/// `GET /sse`: opens a session owned by the caller's grant in the first free slot of the user's,
+/// and streams it; 429 when every slot holds an open session.
+pub async fn open(
+    req: Request,
+    env: &Env,
+    caller: &Caller,
+    settings: &Settings,
+) -> worker::Result<McpResponse> {
     if req.method() != Method::Get {
         let response = empty_response(405)?;
         response.headers().set("Allow", "GET")?;
         return Ok(response);
     }
-    let session_id = new_session_id()?;
-    let stub = stub(env, &session_id)?;
-    let endpoint = format!("{SSE_MESSAGE_PATH}?sessionId={session_id}");
-    let internal = internal_request("/open", Method::Get, caller, None)?;
-    internal
-        .headers()
-        .set(session::HEADER_SESSION, &session_id)?;
-    internal
-        .headers()
-        .set(session::HEADER_ENDPOINT, &endpoint)?;
-    Ok(stub.fetch_with_request(internal).await?.into())
+    let random = random_hex()?;
+    for slot in 0..settings.sse_max_sessions {
+        let session_id = format!("{random}{slot:02x}");
+        let internal = internal_request("/open", Method::Get, caller, &session_id, None)?;
+        internal.headers().set(
+            session::HEADER_ENDPOINT,
+            &format!("{SSE_MESSAGE_PATH}?sessionId={session_id}"),
+        )?;
+        let opened = stub(env, caller, slot)?
+            .fetch_with_request(internal)
+            .await?;
+        // 409: this slot's object holds an open session; try the next.
+        if opened.status_code() != 409 {
+            return Ok(opened.into());
+        }
+    }
+    log::warning!(
+        "mcp.sse_session_cap",
+        "user" => caller.user_id,
+        "client_id" => caller.client_id,
+        "cap" => u32::from(settings.sse_max_sessions),
+    );
+    // RFC 6585 §4. No Retry-After: a slot frees when one of the user's streams ends, which the
+    // server cannot foretell.
+    transport_error(
+        429,
+        ErrorCode::TOO_MANY_SESSIONS,
+        "Too many open SSE sessions for this user: close one, or use Streamable HTTP at /mcp",
+    )
 }
 
 /// `POST /sse/message?sessionId=…`: runs one message and writes its response on the stream.
@@ -55,17 +91,27 @@ pub async fn post(
         return Ok(response);
     }
     let session_id = crate::web_url::query_param(&req.inner().url(), "sessionId");
-    let Some(session_id) = session_id.filter(|id| is_session_id(id)) else {
+    let Some((session_id, slot)) = session_id.and_then(|id| slot_of(&id).map(|slot| (id, slot)))
+    else {
         return transport_error(
             400,
             ErrorCode::INVALID_REQUEST,
             "missing or malformed sessionId",
         );
     };
-    let stub = stub(env, &session_id)?;
+    if slot >= settings.sse_max_sessions {
+        return session_not_found("Session not found; open a new one with GET /sse");
+    }
+    let stub = stub(env, caller, slot)?;
     // The session must belong to this grant before anything runs (its stream is someone's).
     let mut checked = stub
-        .fetch_with_request(internal_request("/check", Method::Post, caller, None)?)
+        .fetch_with_request(internal_request(
+            "/check",
+            Method::Post,
+            caller,
+            &session_id,
+            None,
+        )?)
         .await?;
     let version = match checked.status_code() {
         200 => {
@@ -76,13 +122,7 @@ pub async fn post(
                 .unwrap_or(ProtocolVersion::V2024_11_05)
         }
         403 => return transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
-        _ => {
-            return transport_error(
-                404,
-                ErrorCode::SESSION_NOT_FOUND,
-                "Session not found; open a new one with GET /sse",
-            );
-        }
+        _ => return session_not_found("Session not found; open a new one with GET /sse"),
     };
     let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
@@ -126,6 +166,7 @@ pub async fn post(
         "/deliver",
         Method::Post,
         caller,
+        &session_id,
         Some(crate::json::write(&response)),
     )?;
     if let Some(negotiated) = negotiated {
@@ -136,12 +177,12 @@ pub async fn post(
     match stub.fetch_with_request(deliver).await?.status_code() {
         202 => accepted(),
         403 => transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
-        _ => transport_error(
-            404,
-            ErrorCode::SESSION_NOT_FOUND,
-            "Session ended; open a new one with GET /sse",
-        ),
+        _ => session_not_found("Session ended; open a new one with GET /sse"),
     }
+}
+
+fn session_not_found(message: &str) -> worker::Result<McpResponse> {
+    transport_error(404, ErrorCode::SESSION_NOT_FOUND, message)
 }
 
 /// `202 Accepted`: the answer follows on the stream (MCP 2024-11-05 basic/transports).
@@ -159,17 +200,26 @@ fn transport_error(status: u16, code: ErrorCode, message: &str) -> worker::Resul
     json_response(status, &error_response(None, &RpcError::new(code, message)))
 }
 
-fn stub(env: &Env, session_id: &str) -> worker::Result<Stub> {
+/// The caller's session object in `slot`. The slot, after the last `/`, is digits only, so the
+/// name parts back into one user id and one slot: no two users share an object, whatever their
+/// ids hold.
+fn stub(env: &Env, caller: &Caller, slot: u8) -> worker::Result<Stub> {
     env.durable_object(BINDING)?
-        .id_from_name(session_id)?
+        .id_from_name(&object_name(&caller.user_id, slot))?
         .get_stub()
 }
 
-/// An internal request to the session object, carrying the caller's grant as its owner identity.
+fn object_name(user_id: &str, slot: u8) -> String {
+    format!("{user_id}/{slot}")
+}
+
+/// An internal request to the session object about `session_id`, carrying the caller's grant as
+/// its owner identity.
 fn internal_request(
     path: &str,
     method: Method,
     caller: &Caller,
+    session_id: &str,
     body: Option<String>,
 ) -> worker::Result<Request> {
     crate::bindings::request(
@@ -178,26 +228,31 @@ fn internal_request(
         &[
             (session::HEADER_USER, &caller.user_id),
             (session::HEADER_CLIENT, &caller.client_id),
+            (session::HEADER_SESSION, session_id),
         ],
         body.as_deref(),
     )
     .map_err(worker::Error::RustError)
 }
 
-/// A new unguessable session id (128 bits from the platform CSPRNG).
-fn new_session_id() -> worker::Result<String> {
-    let mut bytes = [0u8; SESSION_ID_LEN / 2];
+/// The unguessable part of a new session id (128 bits from the platform CSPRNG), in hex.
+fn random_hex() -> worker::Result<String> {
+    let mut bytes = [0u8; RANDOM_HEX_LEN / 2];
     getrandom::fill(&mut bytes)
         .map_err(|error| worker::Error::RustError(format!("no randomness: {error}")))?;
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
-/// Whether `id` has the shape of a session id (so no object is ever named by arbitrary input).
-fn is_session_id(id: &str) -> bool {
-    id.len() == SESSION_ID_LEN
+/// The slot a session id names, if it has the shape of one: lowercase hex, the random part then
+/// two digits of slot (so no object is ever named by arbitrary input).
+fn slot_of(id: &str) -> Option<u8> {
+    let well_formed = id.len() == SESSION_ID_LEN
         && id
             .bytes()
-            .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+    well_formed
+        .then(|| u8::from_str_radix(&id[RANDOM_HEX_LEN..], 16).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -205,11 +260,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn session_ids_are_32_lowercase_hex() {
-        let id = new_session_id().unwrap();
-        assert!(is_session_id(&id), "{id}");
-        assert!(!is_session_id("../x"));
-        assert!(!is_session_id(&id.to_uppercase()));
-        assert!(!is_session_id(&id[1..]));
+    fn a_session_id_is_128_random_bits_then_its_slot_in_lowercase_hex() {
+        let random = random_hex().unwrap();
+        assert_eq!(random.len(), RANDOM_HEX_LEN);
+        assert_ne!(random, random_hex().unwrap());
+        assert_eq!(slot_of(&format!("{random}00")), Some(0));
+        assert_eq!(slot_of(&format!("{random}1f")), Some(31));
+        assert_eq!(slot_of(&format!("{random}ff")), Some(255));
+        for malformed in [
+            "../x".to_owned(),
+            random.clone(),
+            format!("{random}0"),
+            format!("{random}000"),
+            format!("{random}0A"),
+            format!("{}00", random.to_uppercase()),
+            format!("{random}0g"),
+            format!("{random}+1"),
+        ] {
+            assert_eq!(slot_of(&malformed), None, "{malformed}");
+        }
+    }
+
+    #[test]
+    fn each_user_and_slot_has_its_own_object() {
+        assert_eq!(object_name("alice", 0), "alice/0");
+        assert_ne!(object_name("alice", 1), object_name("alice", 0));
+        assert_ne!(object_name("alice", 10), object_name("alice/1", 0));
     }
 }

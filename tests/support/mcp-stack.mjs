@@ -25,6 +25,8 @@ export const MAX_BODY_BYTES = 65536;
 /** SSE timings for these tests, in seconds. */
 export const SSE_KEEPALIVE_SECONDS = 1;
 export const SSE_IDLE_TIMEOUT_SECONDS = 3;
+/** SSE_MAX_SESSIONS_PER_USER for these tests. */
+export const SSE_MAX_SESSIONS = 3;
 
 let built = false;
 
@@ -71,6 +73,7 @@ export async function startMcpStack({ todosApiUrl, todosApiTimeoutMs = 3000, via
         MAX_BODY_BYTES: String(MAX_BODY_BYTES),
         SSE_KEEPALIVE_SECONDS: String(SSE_KEEPALIVE_SECONDS),
         SSE_IDLE_TIMEOUT_SECONDS: String(SSE_IDLE_TIMEOUT_SECONDS),
+        SSE_MAX_SESSIONS_PER_USER: String(SSE_MAX_SESSIONS),
         LOG_LEVEL: 'debug',
       },
     }));
