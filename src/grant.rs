@@ -61,8 +61,16 @@ impl UpstreamTokens {
     /// a later refresh that answered with a narrower `scope` (RFC 6749 §3.3, §6; Auth0 RBAC, a
     /// permission the user does not hold or no longer holds). Re-authorizing cannot add such a
     /// scope, unlike one the user left unticked on the consent page, which was never asked for.
+    /// Decided by the rule that narrows the grant and its tokens (`scopes::granted`), so a scope
+    /// counts as withheld exactly when that rule removes it.
     pub fn withheld(&self, scope: &str) -> bool {
-        self.requested.iter().any(|s| s == scope) && !self.scope.iter().any(|s| s == scope)
+        self.requested.iter().any(|s| s == scope)
+            && crate::authorize::scopes::granted(
+                &[scope.to_owned()],
+                Some(&self.scope),
+                self.refresh_token.is_some(),
+            )
+            .is_empty()
     }
 }
 

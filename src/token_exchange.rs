@@ -206,8 +206,8 @@ pub fn refreshed_props(
 /// `upstream.scope` of the props after any refresh of this call. So the token's scope, which the
 /// MCP side checks per tool and reports (`ctx.auth.scope`), names only what the user may still do
 /// (MCP 2025-11-25 security best practices, "Scope Minimization"), and a call needing a withdrawn
-/// scope gets the `insufficient_scope` challenge of MCP authorization, "Scope Challenge Handling",
-/// rather than a ToDos API refusal. The grant's scope never narrows, so this holds on every later
+/// scope is refused by the MCP side, naming the permission the account no longer holds
+/// (`UpstreamTokens::withheld`), rather than by the ToDos API. The grant's scope never narrows, so this holds on every later
 /// refresh too, the ones that make no call to the provider included.
 ///
 /// Only the refresh grant: at the code grant the grant's scope was narrowed at the callback by the
@@ -397,9 +397,14 @@ mod tests {
     /// The props of a grant whose upstream token (10 s left, with a refresh token) was just
     /// refreshed with the provider's answer `json`.
     fn refreshed(json: &str) -> GrantProps {
+        refreshed_from(upstream(10, true), json)
+    }
+
+    /// The props of a grant with upstream tokens `before`, once refreshed with the answer `json`.
+    fn refreshed_from(before: UpstreamTokens, json: &str) -> GrantProps {
         let props = GrantProps {
             user: Default::default(),
-            upstream: upstream(10, true),
+            upstream: before,
         };
         let response = crate::upstream::token::TokenResponse::from_json(json).unwrap();
         refreshed_props(&props, response, None, NOW)
@@ -569,19 +574,15 @@ mod tests {
 
     #[test]
     fn a_narrower_refresh_answer_makes_the_dropped_scope_withheld() {
-        let props = GrantProps {
-            user: Default::default(),
-            upstream: UpstreamTokens {
-                scope: all(),
-                requested: all(),
-                ..upstream(10, true)
-            },
+        let before = UpstreamTokens {
+            scope: all(),
+            requested: all(),
+            ..upstream(10, true)
         };
-        let response = crate::upstream::token::TokenResponse::from_json(
+        let next = refreshed_from(
+            before,
             r#"{"access_token":"b","scope":"openid read:todos"}"#,
-        )
-        .unwrap();
-        let next = refreshed_props(&props, response, None, NOW);
+        );
         assert_eq!(
             next.upstream.requested,
             all(),

@@ -629,8 +629,9 @@ describe('attack battery', { timeout: 240_000 }, () => {
     const liveAccess = (await Promise.all(fresh.map((t) => callMcp(stack.mcpOrigin, t.access_token)))).filter((r) => r.status === 200).length;
     // The upstream token has under REFRESH_MARGIN (300 s) left (the provider issues 61 s ones), so
     // every refresh grant that answers 200 refreshed it upstream first, once (one after another:
-    // the per-grant lock). Waits for wrangler to pass the log lines on.
-    for (const deadline = Date.now() + 5000; upstreamRefreshes() < fresh.length && Date.now() < deadline;) await sleep(100);
+    // the per-grant lock). Waits for wrangler to pass the log lines on, and a moment more for any
+    // line too many.
+    await loggedEvents(stack.worker, 'upstream.refreshed', (e) => e.grant === grant, { atLeast: fresh.length, timeoutMs: 5000 });
     await sleep(300);
     const refreshedUpstream = upstreamRefreshes();
     console.log(`race: one refresh token x20 → answers ${JSON.stringify(statuses)}, access tokens live ${liveAccess}, upstream refreshes ${refreshedUpstream}`);

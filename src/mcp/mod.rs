@@ -63,6 +63,16 @@ const SSE_SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 const DEFAULT_SSE_MAX_SESSIONS: u8 = 10;
 const SSE_MAX_SESSIONS_RANGE: std::ops::RangeInclusive<u8> = 1..=32;
 
+/// An SSE timer setting, by the one rule both its readers use: `Settings::from_lookup` at start,
+/// and the session object, which reads its own (`session.rs`).
+pub fn sse_seconds(
+    name: &'static str,
+    default: u64,
+    raw: Option<&str>,
+) -> Result<u64, ConfigError> {
+    whole_number(name, raw, SSE_SECONDS_RANGE, "seconds", default)
+}
+
 /// The settings of the MCP endpoints: part of `Config`, so read once per isolate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -92,13 +102,7 @@ impl Settings {
             (vars::SSE_IDLE_TIMEOUT_SECONDS, DEFAULT_SSE_IDLE_SECONDS),
             (vars::SSE_KEEPALIVE_SECONDS, DEFAULT_SSE_KEEPALIVE_SECONDS),
         ] {
-            whole_number(
-                name,
-                var(name).as_deref(),
-                SSE_SECONDS_RANGE,
-                "seconds",
-                default,
-            )?;
+            sse_seconds(name, default, var(name).as_deref())?;
         }
         Ok(Self {
             todos_api: crate::todos_client::Settings::from_lookup(&var)?,

@@ -121,13 +121,12 @@ impl DurableObject for McpSseSession {
 }
 
 impl McpSseSession {
-    fn seconds(&self, name: &str, default: u64) -> u64 {
-        self.env
-            .var(name)
-            .ok()
-            .and_then(|value| value.to_string().trim().parse().ok())
-            .filter(|seconds| *seconds > 0)
-            .unwrap_or(default)
+    /// A timer setting, read as `Settings` checked it (a worker with a malformed one refuses
+    /// every request before any reaches this object; the default covers what cannot get here).
+    fn seconds(&self, name: &'static str, default: u64) -> u64 {
+        let raw = self.env.var(name).ok().map(|value| value.to_string());
+        let raw = raw.as_deref().map(str::trim).filter(|raw| !raw.is_empty());
+        super::sse_seconds(name, default, raw).unwrap_or(default)
     }
 
     async fn open(&self, req: &Request) -> worker::Result<Response> {
