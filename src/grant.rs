@@ -119,8 +119,9 @@ impl std::fmt::Debug for UpstreamTokens {
 }
 
 /// Who is calling, as `OAuthProvider` verified it for one request to `/mcp` or `/sse`:
-/// the grant's props plus the verified token facts from `ctx.auth`.
-#[derive(Clone, Debug)]
+/// the grant's props plus the verified token facts from `ctx.auth`. Written and read back only
+/// to hand a POST to its SSE session object (`mcp::sse`), never stored.
+#[derive(Clone, Debug, Serialize)]
 pub struct Caller {
     pub props: GrantProps,
     /// The grant's user id (`ctx.auth.userId`).
@@ -129,6 +130,17 @@ pub struct Caller {
     pub client_id: String,
     /// The scopes of the MCP access token (`ctx.auth.scope`): what the user consented to.
     pub scopes: Vec<String>,
+}
+
+impl FromFields for Caller {
+    fn from_fields(fields: &mut Fields) -> Result<Self, String> {
+        Ok(Caller {
+            props: GrantProps::from_fields(&mut fields.object("props")?)?,
+            user_id: fields.string("user_id")?,
+            client_id: fields.string("client_id")?,
+            scopes: fields.opt_strings("scopes")?.unwrap_or_default(),
+        })
+    }
 }
 
 impl Caller {
@@ -164,6 +176,25 @@ mod tests {
         let read = GrantProps::from_json(&text).unwrap();
         assert_eq!(read.user, props.user);
         assert_eq!(crate::json::write(&read), text);
+    }
+
+    #[test]
+    fn a_caller_reads_back_what_was_written() {
+        let caller = Caller {
+            props: GrantProps::from_json(
+                r#"{"user":{"sub":"auth0|1","name":"Zoë"},"upstream":{"access_token":"a","expires_at":1,"scope":["openid"],"requested":["openid","read:billing"]}}"#,
+            )
+            .unwrap(),
+            user_id: "auth0|1".into(),
+            client_id: "c1".into(),
+            scopes: vec!["openid".into(), "read:todos".into()],
+        };
+        let text = crate::json::write(&caller);
+        let read = Caller::from_json(&text).unwrap();
+        assert_eq!(crate::json::write(&read), text);
+        assert_eq!(read.props.user.name.as_deref(), Some("Zoë"));
+        assert!(read.props.upstream.withheld("read:billing"));
+        assert!(Caller::from_json(r#"{"user_id":"u","client_id":"c"}"#).is_err());
     }
 
     #[test]

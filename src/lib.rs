@@ -75,7 +75,7 @@ thread_local! {
     static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
 }
 
-fn load_config(env: &Env) -> Result<Rc<Config>, config::ConfigError> {
+pub(crate) fn load_config(env: &Env) -> Result<Rc<Config>, config::ConfigError> {
     if let Some(config) = CONFIG.with_borrow(Clone::clone) {
         return Ok(config);
     }

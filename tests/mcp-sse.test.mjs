@@ -109,18 +109,24 @@ describe('MCP over HTTP+SSE', { timeout: 240_000 }, () => {
     assert.equal(typeof body.error?.message, 'string', what);
   }
 
-  test("an SSE session refuses another user's token and another client's, and an unknown session is 404, each with a JSON-RPC error", async () => {
+  test("an SSE session refuses another user's token and another client's before their message runs, and an unknown session is 404, each with a JSON-RPC error", async () => {
     const aliceElsewhere = await stack.signIn('alice'); // the same user through another client
     const sse = await openSse(stack.mcpOrigin, alice.accessToken);
     try {
       const call = (id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+      // A refused message never runs: a write sent by each intruder must not land anywhere.
+      const write = (id, title) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'add-todo', arguments: { title } } });
       // Another user's token finds no such session among that user's own: 404, nothing said of it.
-      const intruder = await post(sse.endpoint, bob.accessToken, call(1));
+      const intruder = await post(sse.endpoint, bob.accessToken, write(1, 'posted by another user'));
       assert.equal(intruder.status, 404);
       assertTransportError(await intruder.json(), -32001, 'another user');
-      const otherClient = await post(sse.endpoint, aliceElsewhere.accessToken, call(3));
+      const otherClient = await post(sse.endpoint, aliceElsewhere.accessToken, write(3, 'posted by another client'));
       assert.equal(otherClient.status, 403);
       assertTransportError(await otherClient.json(), -32600, 'another client of the same user');
+      for (const login of ['alice', 'bob']) {
+        const titles = (await stack.apiTodos(login)).map((todo) => todo.title);
+        assert.ok(!titles.includes('posted by another user') && !titles.includes('posted by another client'), `no refused write in ${login}'s list`);
+      }
       const owner = await post(sse.endpoint, alice.accessToken, call(2));
       assert.equal(owner.status, 202);
       await owner.body?.cancel();

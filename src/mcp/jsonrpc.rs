@@ -187,12 +187,15 @@ pub fn parse_body(bytes: &[u8]) -> Result<Body<'_>, RpcError> {
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, RpcError> {
-    crate::json::parse_bytes(bytes).map_err(|_| {
-        RpcError::new(
-            ErrorCode::PARSE_ERROR,
-            "Parse error: the body is not valid JSON",
-        )
-    })
+    crate::json::parse_bytes(bytes).map_err(|_| not_json())
+}
+
+/// The parse error (-32700) of a body that is not JSON text.
+pub fn not_json() -> RpcError {
+    RpcError::new(
+        ErrorCode::PARSE_ERROR,
+        "Parse error: the body is not valid JSON",
+    )
 }
 
 /// How many items the JSON array `bytes` holds at its top level, counted without parsing them:

@@ -4,9 +4,10 @@
 //! one per slot (`sse.rs`), to `open` it until one is free: that object answers with the event
 //! stream and keeps its sending end, so POSTs that land on any isolate anywhere meet the stream
 //! here. An object holds one session at a time. It records the session id and the grant that
-//! opened it (user id and client id); the API worker runs each POSTed message with the posting
-//! token's own props and only hands the object the JSON-RPC response to write (`deliver`), after
-//! the object has confirmed the poster owns the session (`check`).
+//! opened it (user id and client id). The API worker hands it each POSTed message with the
+//! posting token's `Caller` (`message`); the object confirms the poster owns the session before
+//! the message runs (`sse::run`, with that caller's props), then writes the response on the
+//! stream: one object request per POST.
 //!
 //! The stream sends an `endpoint` event first, then `message` events, and a keep-alive comment
 //! whenever it has been quiet for `SSE_KEEPALIVE_SECONDS`. A session with no POST for
@@ -18,8 +19,7 @@
 //! | request | headers | answer |
 //! |---|---|---|
 //! | `GET /open` | owner, `X-Session-Id`, `X-Endpoint` | the event stream; 409 if one is open |
-//! | `POST /check` | owner, `X-Session-Id` | 200 `{"protocolVersion"}`, 403 another grant, 404 not this object's open session |
-//! | `POST /deliver` (body: one JSON-RPC message) | owner, `X-Session-Id`, `X-Negotiated-Version`? | 202, 403, 404 |
+//! | `POST /message` (body: the poster's `Caller`, a line feed, the message as POSTed) | owner, `X-Session-Id` | the POST's answer: 202 once the response is on the stream (or for a notification), 404 not this object's open session or ended while the message ran, 403 another grant, 400, 401/403 challenges |
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,9 +28,9 @@ use std::time::Duration;
 use futures_channel::mpsc::{UnboundedSender, unbounded};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use serde_json::json;
 use worker::{DurableObject, Env, Headers, Request, Response, State, durable_object};
 
+use super::sse;
 use super::version::ProtocolVersion;
 use crate::log;
 
@@ -78,8 +78,7 @@ impl DurableObject for McpSseSession {
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         match crate::request_path(&req).as_str() {
             "/open" => self.open(&req).await,
-            "/check" => self.check(&req),
-            "/deliver" => self.deliver(req).await,
+            "/message" => self.message(req).await,
             _ => Ok(Response::empty()?.with_status(404)),
         }
     }
@@ -200,16 +199,21 @@ impl McpSseSession {
         Ok(Response::from_stream(stream)?.with_headers(headers))
     }
 
-    /// The session's owner check: 404 when the session named is not the one open here (none is,
-    /// or an earlier one in this slot, or another user's id), 403 for another grant of the user.
-    fn owner_status(&self, req: &Request) -> worker::Result<u16> {
+    /// The session's owner check, before a message runs: the session's protocol version (and the
+    /// session marked active) when it is the poster's; else 404 when the session named is not
+    /// the one open here (none is, or an earlier one in this slot, or another user's id), 403 for
+    /// another grant of the user.
+    fn claim(&self, req: &Request, session: &str) -> worker::Result<Result<ProtocolVersion, u16>> {
         let user = req.headers().get(HEADER_USER)?.unwrap_or_default();
         let client = req.headers().get(HEADER_CLIENT)?.unwrap_or_default();
-        let session = req.headers().get(HEADER_SESSION)?.unwrap_or_default();
-        Ok(match self.live.borrow().as_ref() {
-            None => 404,
-            Some(live) if live.session_id != session => 404,
-            Some(live) if live.user_id == user && live.client_id == client => 200,
+        let mut live = self.live.borrow_mut();
+        Ok(match live.as_mut() {
+            None => Err(404),
+            Some(live) if live.session_id != session => Err(404),
+            Some(live) if live.user_id == user && live.client_id == client => {
+                live.last_activity_ms = super::now_ms();
+                Ok(live.version)
+            }
             Some(live) => {
                 log::debug!(
                     "mcp.sse_refused",
@@ -218,37 +222,35 @@ impl McpSseSession {
                     "poster" => user,
                     "client_id" => client,
                 );
-                403
+                Err(403)
             }
         })
     }
 
-    fn check(&self, req: &Request) -> worker::Result<Response> {
-        let status = self.owner_status(req)?;
-        if status != 200 {
-            return Ok(Response::empty()?.with_status(status));
-        }
-        let mut live = self.live.borrow_mut();
-        let Some(live) = live.as_mut() else {
-            return Ok(Response::empty()?.with_status(404));
+    /// `POST /message`: runs the poster's message, once the session is known to be theirs, and
+    /// writes its response on the stream. Answers as the POST answers the client.
+    async fn message(&self, mut req: Request) -> worker::Result<Response> {
+        let session_id = req.headers().get(HEADER_SESSION)?.unwrap_or_default();
+        // The session must belong to this grant before anything runs (its stream is someone's).
+        let version = match self.claim(&req, &session_id)? {
+            Ok(version) => version,
+            Err(403) => return sse::another_grant().map(Into::into),
+            Err(_) => return sse::session_not_found(sse::NOT_FOUND).map(Into::into),
         };
-        live.last_activity_ms = super::now_ms();
-        Response::from_json(&json!({ "protocolVersion": live.version.as_str() }))
-    }
-
-    async fn deliver(&self, mut req: Request) -> worker::Result<Response> {
-        let status = self.owner_status(&req)?;
-        if status != 200 {
-            return Ok(Response::empty()?.with_status(status));
-        }
-        let negotiated = req
-            .headers()
-            .get(HEADER_NEGOTIATED)?
-            .and_then(|v| ProtocolVersion::parse(&v));
-        let message = req.text().await?;
+        let body = req.text().await?;
+        let (caller, message) = sse::open_envelope(&body).map_err(worker::Error::RustError)?;
+        let (message, negotiated) =
+            match sse::run(&caller, message.as_bytes(), version, &self.env).await? {
+                sse::Ran::Http(response) => return Ok(response.into()),
+                sse::Ran::Stream {
+                    message,
+                    negotiated,
+                } => (message, negotiated),
+            };
+        // The stream may have ended, or another session taken the slot, while the message ran.
         let mut slot = self.live.borrow_mut();
-        let Some(live) = slot.as_mut() else {
-            return Ok(Response::empty()?.with_status(404));
+        let Some(live) = slot.as_mut().filter(|live| live.session_id == session_id) else {
+            return sse::session_not_found(sse::ENDED).map(Into::into);
         };
         if let Some(version) = negotiated {
             live.version = version;
@@ -257,9 +259,9 @@ impl McpSseSession {
         if live.sender.unbounded_send(message).is_err() {
             // The stream is gone (client disconnected): the session is over.
             *slot = None;
-            return Ok(Response::empty()?.with_status(404));
+            return sse::session_not_found(sse::ENDED).map(Into::into);
         }
-        Ok(Response::empty()?.with_status(202))
+        sse::accepted().map(Into::into)
     }
 }
 

@@ -3,9 +3,11 @@
 //! POST endpoint `/sse/message?sessionId=…`; each POSTed message is answered on the stream.
 //!
 //! The stream lives in a [`McpSseSession`](super::session::McpSseSession) Durable Object. A POST is
-//! run here, in the API worker, with the props of the token that posted it, so a refreshed
-//! upstream token is used at once (unlike sessions that keep the props they opened with,
-//! cloudflare/agents#323); only its JSON-RPC response travels to the object.
+//! checked and read here (its session id, media type and size) and handed to the object with the
+//! `Caller` the provider verified for the posting token; the object runs it ([`run`]) with those
+//! props, so a refreshed upstream token is used at once (unlike sessions that keep the props
+//! they opened with, cloudflare/agents#323), and writes the response on the stream. One object
+//! request per POST: the ToDos API is called from where the stream is.
 //!
 //! A user holds at most `SSE_MAX_SESSIONS_PER_USER` open sessions: each open stream holds an
 //! object in memory, and one valid token could otherwise open them without end. The objects are
@@ -27,6 +29,7 @@ use super::{
     now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
+use crate::json::FromFields;
 use crate::log;
 
 /// Hex digits of a session id's random part: 128 bits.
@@ -78,7 +81,8 @@ pub async fn open(
     )
 }
 
-/// `POST /sse/message?sessionId=…`: runs one message and writes its response on the stream.
+/// `POST /sse/message?sessionId=…`: hands one message to its session object, which runs it
+/// ([`run`]) and writes its response on the stream; the object's answer is the POST's.
 pub async fn post(
     mut req: Request,
     env: &Env,
@@ -100,35 +104,52 @@ pub async fn post(
         );
     };
     if slot >= settings.sse_max_sessions {
-        return session_not_found("Session not found; open a new one with GET /sse");
+        return session_not_found(NOT_FOUND);
     }
-    let stub = stub(env, caller, slot)?;
-    // The session must belong to this grant before anything runs (its stream is someone's).
-    let mut checked = stub
-        .fetch_with_request(internal_request(
-            "/check",
-            Method::Post,
-            caller,
-            &session_id,
-            None,
-        )?)
-        .await?;
-    let version = match checked.status_code() {
-        200 => {
-            let answer: serde_json::Value = checked.json().await?;
-            answer["protocolVersion"]
-                .as_str()
-                .and_then(ProtocolVersion::parse)
-                .unwrap_or(ProtocolVersion::V2024_11_05)
-        }
-        403 => return transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
-        _ => return session_not_found("Session not found; open a new one with GET /sse"),
-    };
     let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };
-    let message = match jsonrpc::parse_body(&bytes) {
+    // JSON text is UTF-8 (RFC 8259 §8.1): what is not cannot be a message.
+    let Ok(message) = String::from_utf8(bytes) else {
+        return json_response(400, &error_response(None, &jsonrpc::not_json()));
+    };
+    let forwarded = internal_request(
+        "/message",
+        Method::Post,
+        caller,
+        &session_id,
+        Some(envelope(caller, &message)),
+    )?;
+    Ok(stub(env, caller, slot)?
+        .fetch_with_request(forwarded)
+        .await?
+        .into())
+}
+
+/// What [`run`] made of one message.
+pub enum Ran {
+    /// Answered over HTTP alone: a notification's 202, a refusal, a challenge.
+    Http(McpResponse),
+    /// The JSON-RPC response for the stream, and the version `initialize` negotiated.
+    Stream {
+        message: String,
+        negotiated: Option<ProtocolVersion>,
+    },
+}
+
+/// Runs one POSTed message in the session object, with the poster's props (a refreshed upstream
+/// token is used at once, unlike sessions that keep the props they opened with,
+/// cloudflare/agents#323), at the session's negotiated `version`.
+pub async fn run(
+    caller: &Caller,
+    message: &[u8],
+    version: ProtocolVersion,
+    env: &Env,
+) -> worker::Result<Ran> {
+    let config = crate::load_config(env).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let settings = &config.mcp;
+    let message = match jsonrpc::parse_body(message) {
         Ok(Body::Single(message)) => message,
         // Batches came with Streamable HTTP (MCP 2025-03-26); this transport predates them. The
         // batch is refused unparsed.
@@ -137,9 +158,9 @@ pub async fn post(
                 ErrorCode::INVALID_REQUEST,
                 "Invalid Request: no JSON-RPC batches on /sse",
             );
-            return json_response(400, &error_response(None, &error));
+            return json_response(400, &error_response(None, &error)).map(Ran::Http);
         }
-        Err(error) => return json_response(400, &error_response(None, &error)),
+        Err(error) => return json_response(400, &error_response(None, &error)).map(Ran::Http),
     };
     let is_initialize =
         matches!(&message, Incoming::Request(request) if request.method == "initialize");
@@ -149,49 +170,64 @@ pub async fn post(
         todos: &todos,
         now_ms,
     };
-    let reply = dispatcher.handle(message, version).await;
-    let response = match reply {
-        Reply::Nothing => return accepted(),
-        Reply::Http(failure) => return failure_response(&failure, settings),
+    let response = match dispatcher.handle(message, version).await {
+        Reply::Nothing => return accepted().map(Ran::Http),
+        Reply::Http(failure) => return failure_response(&failure, settings).map(Ran::Http),
         Reply::Message(response) => response,
     };
     let negotiated = is_initialize
         .then(|| {
             response["result"]["protocolVersion"]
                 .as_str()
-                .map(String::from)
+                .and_then(ProtocolVersion::parse)
         })
         .flatten();
-    let deliver = internal_request(
-        "/deliver",
-        Method::Post,
-        caller,
-        &session_id,
-        Some(crate::json::write(&response)),
-    )?;
-    if let Some(negotiated) = negotiated {
-        deliver
-            .headers()
-            .set(session::HEADER_NEGOTIATED, &negotiated)?;
-    }
-    match stub.fetch_with_request(deliver).await?.status_code() {
-        202 => accepted(),
-        403 => transport_error(403, ErrorCode::INVALID_REQUEST, ANOTHER_GRANT),
-        _ => session_not_found("Session ended; open a new one with GET /sse"),
-    }
+    Ok(Ran::Stream {
+        message: crate::json::write(&response),
+        negotiated,
+    })
 }
 
-fn session_not_found(message: &str) -> worker::Result<McpResponse> {
+/// The body of the internal `/message` request: the poster as the provider verified it, on one
+/// line (JSON text written by `serde_json` holds no raw line feed), then the message as it came.
+fn envelope(caller: &Caller, message: &str) -> String {
+    let mut body = crate::json::write(caller);
+    body.push('\n');
+    body.push_str(message);
+    body
+}
+
+/// Takes an [`envelope`] apart.
+pub fn open_envelope(body: &str) -> Result<(Caller, &str), String> {
+    let (caller, message) = body
+        .split_once('\n')
+        .ok_or("no line feed after the caller")?;
+    Ok((Caller::from_json(caller)?, message))
+}
+
+/// What a POST to a session that is not open here is told (404).
+pub const NOT_FOUND: &str = "Session not found; open a new one with GET /sse";
+/// What a POST is told whose session ended while its message ran (404).
+pub const ENDED: &str = "Session ended; open a new one with GET /sse";
+
+pub fn session_not_found(message: &str) -> worker::Result<McpResponse> {
     transport_error(404, ErrorCode::SESSION_NOT_FOUND, message)
 }
 
 /// `202 Accepted`: the answer follows on the stream (MCP 2024-11-05 basic/transports).
-fn accepted() -> worker::Result<McpResponse> {
+pub fn accepted() -> worker::Result<McpResponse> {
     static TEXT: [(&str, &str); 1] = [("Content-Type", "text/plain; charset=utf-8")];
     reply(202, &TEXT, Some("Accepted"))
 }
 
-const ANOTHER_GRANT: &str = "This session belongs to another grant";
+/// 403: the session is another grant's (another MCP client of the same user).
+pub fn another_grant() -> worker::Result<McpResponse> {
+    transport_error(
+        403,
+        ErrorCode::INVALID_REQUEST,
+        "This session belongs to another grant",
+    )
+}
 
 /// A refusal by the transport, before or after the message ran, as a JSON-RPC error with a null
 /// id (JSON-RPC 2.0 §5: the message's id is not known, or its answer went to the stream): what
@@ -279,6 +315,27 @@ mod tests {
         ] {
             assert_eq!(slot_of(&malformed), None, "{malformed}");
         }
+    }
+
+    #[test]
+    fn an_envelope_hands_over_the_caller_and_the_message_as_it_came() {
+        let caller = Caller {
+            props: crate::grant::GrantProps::from_json(
+                r#"{"user":{"sub":"s","name":"line\nfeed"},"upstream":{"access_token":"a","expires_at":1,"scope":[]}}"#,
+            )
+            .unwrap(),
+            user_id: "u".into(),
+            client_id: "c".into(),
+            scopes: vec!["read:todos".into()],
+        };
+        let message = "{\"jsonrpc\":\"2.0\",\n\"id\":1,\"method\":\"ping\"}\n";
+        let body = envelope(&caller, message);
+        let (read, read_message) = open_envelope(&body).unwrap();
+        assert_eq!(read_message, message);
+        assert_eq!(read.props.user.name.as_deref(), Some("line\nfeed"));
+        assert_eq!((read.user_id.as_str(), read.client_id.as_str()), ("u", "c"));
+        assert!(open_envelope("{}").is_err());
+        assert!(open_envelope("{}\n{}").is_err());
     }
 
     #[test]
