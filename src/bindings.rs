@@ -260,6 +260,15 @@ pub fn cached_response(
     headers: &'static [(&'static str, &'static str)],
     body: Option<&str>,
 ) -> Result<web_sys::Response, String> {
+    web_sys::Response::new_with_opt_str_and_init(body, &cached_init(status, headers))
+        .map_err(|e| describe_js_error(&e))
+}
+
+/// The `ResponseInit` for `status` and `headers`, made once per isolate.
+fn cached_init(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+) -> web_sys::ResponseInit {
     thread_local! {
         static INITS: RefCell<Vec<((u16, usize), web_sys::ResponseInit)>> = const { RefCell::new(Vec::new()) };
     }
@@ -270,7 +279,7 @@ pub fn cached_response(
             .find(|(k, _)| *k == key)
             .map(|(_, init)| init.clone())
     });
-    let init = match cached {
+    match cached {
         Some(init) => init,
         None => {
             let object = Object::new();
@@ -283,8 +292,103 @@ pub fn cached_response(
             INITS.with_borrow_mut(|inits| inits.push((key, init.clone())));
             init
         }
-    };
-    web_sys::Response::new_with_opt_str_and_init(body, &init).map_err(|e| describe_js_error(&e))
+    }
+}
+
+// An SSE body written from Rust: each event is one write to a `TransformStream` whose readable
+// side is the response body, with no Rust stream polled and no timer set per event. A keep-alive comment goes out
+// once the stream has been quiet for `keepaliveMs`: one timer at a time, re-armed for the quiet
+// time still missing rather than cleared and set again per event. `ended` settles when the
+// reader goes away (the client disconnected: the readable side is cancelled, which errors the
+// writer) or after `close()`.
+#[wasm_bindgen(inline_js = r#"
+export function eventStream(first, keepaliveMs) {
+  const encoder = new TextEncoder();
+  const { readable, writable } = new TransformStream();
+  const writer = writable.getWriter();
+  let open = true;
+  let last = 0;
+  let timer;
+  const send = (text) => {
+    if (!open) return false;
+    last = Date.now();
+    writer.write(encoder.encode(text)).catch(() => {});
+    return true;
+  };
+  const tick = () => {
+    const quiet = Date.now() - last;
+    if (quiet >= keepaliveMs) send(': keep-alive\n\n');
+    if (open) timer = setTimeout(tick, quiet >= keepaliveMs ? keepaliveMs : keepaliveMs - quiet);
+  };
+  const end = () => {
+    open = false;
+    clearTimeout(timer);
+  };
+  const ended = writer.closed.then(end, end);
+  send(first);
+  timer = setTimeout(tick, keepaliveMs);
+  const close = () => {
+    if (!open) return;
+    end();
+    writer.close().catch(() => {});
+  };
+  return { readable, ended, send, close };
+}
+"#)]
+extern "C" {
+    type JsEventStream;
+    #[wasm_bindgen(js_name = eventStream)]
+    fn js_event_stream(first: &str, keepalive_ms: u32) -> JsEventStream;
+    #[wasm_bindgen(method, getter)]
+    fn readable(this: &JsEventStream) -> web_sys::ReadableStream;
+    #[wasm_bindgen(method, getter)]
+    fn ended(this: &JsEventStream) -> Promise;
+    #[wasm_bindgen(method)]
+    fn send(this: &JsEventStream, text: &str) -> bool;
+    #[wasm_bindgen(method)]
+    fn close(this: &JsEventStream);
+}
+
+/// An open `text/event-stream` body (`eventStream` above), written an event at a time.
+pub struct EventStream(JsEventStream);
+
+impl EventStream {
+    /// A stream whose first bytes are `first`, with a keep-alive comment after each
+    /// `keepalive_ms` of quiet; and the body to answer with.
+    pub fn open(first: &str, keepalive_ms: u32) -> (EventStream, web_sys::ReadableStream) {
+        let stream = js_event_stream(first, keepalive_ms);
+        let body = stream.readable();
+        (EventStream(stream), body)
+    }
+
+    /// Queues `text` (whole events) for the reader; false once the stream has ended.
+    pub fn send(&self, text: &str) -> bool {
+        self.0.send(text)
+    }
+
+    /// Ends the stream after what is queued; the keep-alive timer stops.
+    pub fn close(&self) {
+        self.0.close();
+    }
+
+    /// Settles when the stream has ended: the reader went away, or [`EventStream::close`].
+    pub fn ended(&self) -> JsFuture {
+        JsFuture::from(self.0.ended())
+    }
+}
+
+/// A response with `status`, `headers` and a streamed `body` (the init cached as
+/// [`cached_response`]'s).
+pub fn stream_response(
+    status: u16,
+    headers: &'static [(&'static str, &'static str)],
+    body: &web_sys::ReadableStream,
+) -> Result<web_sys::Response, String> {
+    web_sys::Response::new_with_opt_readable_stream_and_init(
+        Some(body),
+        &cached_init(status, headers),
+    )
+    .map_err(|e| describe_js_error(&e))
 }
 
 /// `new Response(response.body, response)` with the headers of `set` set: a copy whose headers

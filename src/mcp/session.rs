@@ -2,17 +2,19 @@
 //!
 //! `GET /sse` lands in the API worker, which picks a random session id and asks the user's objects,
 //! one per slot (`sse.rs`), to `open` it until one is free: that object answers with the event
-//! stream and keeps its sending end, so POSTs that land on any isolate anywhere meet the stream
-//! here. An object holds one session at a time. It records the session id and the grant that
+//! stream and keeps its writing end (`bindings::EventStream`), so POSTs that land on any isolate
+//! anywhere meet the stream here. An object holds one session at a time. It records the session id and the grant that
 //! opened it (user id and client id). The API worker hands it each POSTed message with the
 //! posting token's `Caller` (`message`); the object confirms the poster owns the session before
 //! the message runs (`sse::run`, with that caller's props), then writes the response on the
 //! stream: one object request per POST.
 //!
 //! The stream sends an `endpoint` event first, then `message` events, and a keep-alive comment
-//! whenever it has been quiet for `SSE_KEEPALIVE_SECONDS`. A session with no POST for
-//! `SSE_IDLE_TIMEOUT_SECONDS` is ended by the alarm: the sending end is dropped, the stream ends,
-//! and nothing is left behind (no storage is written). A client that disconnects ends it too.
+//! whenever it has been quiet for `SSE_KEEPALIVE_SECONDS` (one timer per quiet period, not one per
+//! event). A session with no POST for `SSE_IDLE_TIMEOUT_SECONDS` is ended by the alarm: the
+//! session is dropped, which closes its stream, and nothing is left behind (no storage is
+//! written). A client that disconnects ends it too: its stream's end is awaited, and the session
+//! is dropped if it is still the one open here.
 //!
 //! Internal protocol (API worker → object; never reachable from outside):
 //!
@@ -25,13 +27,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures_channel::mpsc::{UnboundedSender, unbounded};
-use futures_util::StreamExt;
-use futures_util::future::{Either, select};
-use worker::{DurableObject, Env, Headers, Request, Response, State, durable_object};
+use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sse;
 use super::version::ProtocolVersion;
+use crate::bindings::EventStream;
 use crate::log;
 
 /// The Durable Object binding name.
@@ -44,8 +44,13 @@ pub const HEADER_CLIENT: &str = "X-Owner-Client";
 pub const HEADER_SESSION: &str = "X-Session-Id";
 /// The POST URL announced in the `endpoint` event.
 pub const HEADER_ENDPOINT: &str = "X-Endpoint";
-/// The version `initialize` negotiated, sent with its response.
-pub const HEADER_NEGOTIATED: &str = "X-Negotiated-Version";
+
+/// The event stream's headers (`X-Accel-Buffering: no` keeps proxies from holding events back).
+static STREAM_HEADERS: [(&str, &str); 3] = [
+    ("Content-Type", "text/event-stream"),
+    ("Cache-Control", "no-store"),
+    ("X-Accel-Buffering", "no"),
+];
 
 /// One open session.
 struct Live {
@@ -53,8 +58,15 @@ struct Live {
     user_id: String,
     client_id: String,
     version: ProtocolVersion,
-    sender: UnboundedSender<String>,
+    events: EventStream,
     last_activity_ms: f64,
+}
+
+/// A session ends with its stream: whoever drops it (the idle alarm, a failed write) closes it.
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.events.close();
+    }
 }
 
 /// The SSE session object. All state is in memory: it only matters while the stream is open,
@@ -135,68 +147,69 @@ impl McpSseSession {
         let header = |name: &str| req.headers().get(name).map(Option::unwrap_or_default);
         let (session_id, endpoint) = (header(HEADER_SESSION)?, header(HEADER_ENDPOINT)?);
         let (user_id, client_id) = (header(HEADER_USER)?, header(HEADER_CLIENT)?);
-        let (sender, receiver) = unbounded::<String>();
+        let keepalive = self.seconds(
+            super::vars::SSE_KEEPALIVE_SECONDS,
+            super::DEFAULT_SSE_KEEPALIVE_SECONDS,
+        );
+        // The first event names the POST endpoint (MCP 2024-11-05 basic/transports §HTTP with SSE);
+        // an SSE comment after each quiet `keepalive` keeps proxies and clients from closing it.
+        let (events, body) = EventStream::open(
+            &format!("event: endpoint\ndata: {endpoint}\n\n"),
+            u32::try_from(keepalive.saturating_mul(1000)).unwrap_or(u32::MAX),
+        );
+        let ended = events.ended();
         *self.live.borrow_mut() = Some(Live {
             session_id: session_id.clone(),
             user_id: user_id.clone(),
             client_id: client_id.clone(),
             version: ProtocolVersion::V2024_11_05,
-            sender,
+            events,
             last_activity_ms: super::now_ms(),
         });
         let idle = self.seconds(
             super::vars::SSE_IDLE_TIMEOUT_SECONDS,
             super::DEFAULT_SSE_IDLE_SECONDS,
         );
-        self.state
+        if let Err(error) = self
+            .state
             .storage()
             .set_alarm(Duration::from_secs(idle))
-            .await?;
+            .await
+        {
+            // No session without its idle end: the slot is free again.
+            self.live.borrow_mut().take();
+            return Err(error);
+        }
         log::debug!(
             "mcp.sse_opened",
             "session" => session_id,
             "user" => user_id,
             "client_id" => client_id,
         );
-
-        let keepalive = Duration::from_secs(self.seconds(
-            super::vars::SSE_KEEPALIVE_SECONDS,
-            super::DEFAULT_SSE_KEEPALIVE_SECONDS,
-        ));
-        let guard = CloseOnDrop {
-            live: self.live.clone(),
-            session_id,
-        };
-        // The first event names the POST endpoint (MCP 2024-11-05 basic/transports §HTTP with SSE).
-        let first = format!("event: endpoint\ndata: {endpoint}\n\n");
-        let stream = futures_util::stream::unfold(
-            (Some(first), receiver, guard),
-            move |(first, mut receiver, guard)| async move {
-                if let Some(first) = first {
-                    return Some((
-                        Ok::<Vec<u8>, worker::Error>(first.into_bytes()),
-                        (None, receiver, guard),
-                    ));
-                }
-                let next = receiver.next();
-                let tick = std::pin::pin!(worker::Delay::from(keepalive));
-                let chunk = match select(next, tick).await {
-                    Either::Left((Some(message), _)) => {
-                        format!("event: message\ndata: {message}\n\n")
-                    }
-                    // The sender was dropped (idle alarm): end the stream.
-                    Either::Left((None, _)) => return None,
-                    // An SSE comment keeps proxies and clients from closing a quiet stream.
-                    Either::Right(_) => ": keep-alive\n\n".to_string(),
-                };
-                Some((Ok(chunk.into_bytes()), (None, receiver, guard)))
-            },
-        );
-        let headers = Headers::new();
-        headers.set("Content-Type", "text/event-stream")?;
-        headers.set("Cache-Control", "no-store")?;
-        headers.set("X-Accel-Buffering", "no")?;
-        Ok(Response::from_stream(stream)?.with_headers(headers))
+        // A stream that ends while its session is still here lost its client: the session is over.
+        // (One the alarm ended is gone already; a later session in this slot has another id.)
+        let live = Rc::clone(&self.live);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = ended.await;
+            let Ok(mut slot) = live.try_borrow_mut() else {
+                return;
+            };
+            if slot
+                .as_ref()
+                .is_some_and(|live| live.session_id == session_id)
+                && let Some(live) = slot.take()
+            {
+                log::debug!(
+                    "mcp.sse_closed",
+                    "session" => live.session_id,
+                    "user" => live.user_id,
+                    "reason" => "client_disconnected",
+                );
+            }
+        });
+        crate::bindings::stream_response(200, &STREAM_HEADERS, &body)
+            .map(Response::from)
+            .map_err(worker::Error::RustError)
     }
 
     /// The session's owner check, before a message runs: the session's protocol version (and the
@@ -256,37 +269,14 @@ impl McpSseSession {
             live.version = version;
         }
         live.last_activity_ms = super::now_ms();
-        if live.sender.unbounded_send(message).is_err() {
+        if !live
+            .events
+            .send(&format!("event: message\ndata: {message}\n\n"))
+        {
             // The stream is gone (client disconnected): the session is over.
             *slot = None;
             return sse::session_not_found(sse::ENDED).map(Into::into);
         }
         sse::accepted().map(Into::into)
-    }
-}
-
-/// Ends the session when its stream is dropped (the client went away).
-struct CloseOnDrop {
-    live: Rc<RefCell<Option<Live>>>,
-    session_id: String,
-}
-
-impl Drop for CloseOnDrop {
-    fn drop(&mut self) {
-        let Ok(mut slot) = self.live.try_borrow_mut() else {
-            return;
-        };
-        if slot
-            .as_ref()
-            .is_some_and(|live| live.session_id == self.session_id)
-            && let Some(live) = slot.take()
-        {
-            log::debug!(
-                "mcp.sse_closed",
-                "session" => live.session_id,
-                "user" => live.user_id,
-                "reason" => "client_disconnected",
-            );
-        }
     }
 }
