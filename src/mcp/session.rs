@@ -109,7 +109,7 @@ impl DurableObject for McpSseSession {
             .map(|live| live.last_activity_ms + idle_ms);
         match due {
             Some(due) if due <= now => {
-                // Dropping the sender ends the stream; the object then has nothing left to free.
+                // Dropping the session closes its stream; the object then has nothing left to free.
                 if let Some(live) = self.live.borrow_mut().take() {
                     log::debug!(
                         "mcp.sse_closed",

@@ -210,6 +210,7 @@ pub const NOT_FOUND: &str = "Session not found; open a new one with GET /sse";
 /// What a POST is told whose session ended while its message ran (404).
 pub const ENDED: &str = "Session ended; open a new one with GET /sse";
 
+/// 404 `-32001`: the session named is not open in its object (MCP TypeScript SDK's code).
 pub fn session_not_found(message: &str) -> worker::Result<McpResponse> {
     transport_error(404, ErrorCode::SESSION_NOT_FOUND, message)
 }
