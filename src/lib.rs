@@ -286,7 +286,7 @@ async fn remembered_fetch(
     let origin = request.headers().get("Origin").ok().flatten();
     let result = async {
         let config = load_config(&env)?;
-        mcp::serve(Request::from(request), &env, &caller, &config.mcp)
+        mcp::serve(request, &env, &caller, &config.mcp)
             .await
             .map_err(AppError::from)
     }
@@ -444,7 +444,7 @@ pub async fn api_fetch(
             };
             remember(&request, check, config.access_token_memo_seconds);
         }
-        mcp::serve(Request::from(request), &env, &caller, &config.mcp)
+        mcp::serve(request, &env, &caller, &config.mcp)
             .await
             .map_err(AppError::from)
     }

@@ -21,7 +21,7 @@ pub mod version;
 use std::cell::Cell;
 
 use serde_json::{Value, json};
-use worker::{Env, Request};
+use worker::Env;
 
 use crate::config::{ConfigError, whole_number};
 use crate::grant::Caller;
@@ -134,17 +134,26 @@ impl Settings {
     }
 }
 
+/// An incoming request to an MCP endpoint: the runtime's own, read directly, since the `worker`
+/// crate's `Request` reads its `cf` object, URL and method up front on every conversion.
+pub type McpRequest = worker::worker_sys::web_sys::Request;
+
+/// The request header `name`, if sent.
+pub fn header(req: &McpRequest, name: &str) -> worker::Result<Option<String>> {
+    Ok(req.headers().get(name)?)
+}
+
 /// Serves one authenticated request to `/mcp`, `/sse` or `/sse/message`.
 pub async fn serve(
-    req: Request,
+    req: McpRequest,
     env: &Env,
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
     log_tools_registered_once();
-    let url = req.inner().url();
+    let url = req.url();
     let path = crate::path_of(&url);
-    let origin = req.headers().get("Origin")?;
+    let origin = header(&req, "Origin")?;
     // MCP 2025-06-18 basic/transports §Security Warning: validate Origin (DNS rebinding); an
     // invalid one is a 403 whose body MAY be a JSON-RPC error without id.
     if !rules::origin_allowed(
@@ -237,22 +246,22 @@ pub fn empty_response(status: u16) -> worker::Result<McpResponse> {
 /// `Content-Length` before reading and by what arrives while reading, so a body is refused once
 /// it passes `max` bytes, whether it declared its length or not (chunked).
 pub async fn read_json_body(
-    req: &mut Request,
+    req: &McpRequest,
     max: usize,
 ) -> worker::Result<Result<Vec<u8>, McpResponse>> {
     // MCP basic/transports: messages are JSON-RPC, UTF-8 encoded, POSTed as `application/json`
     // (RFC 9110 §15.5.16: 415 for any other media type, or none).
-    if !rules::is_json_media_type(req.headers().get("Content-Type")?.as_deref()) {
+    if !rules::is_json_media_type(header(req, "Content-Type")?.as_deref()) {
         let error = RpcError::new(
             ErrorCode::INVALID_REQUEST,
             "Unsupported Media Type: Content-Type must be application/json",
         );
         return Ok(Err(json_response(415, &error_response(None, &error))?));
     }
-    if rules::declared_length_exceeds(req.headers().get("Content-Length")?.as_deref(), max) {
+    if rules::declared_length_exceeds(header(req, "Content-Length")?.as_deref(), max) {
         return Ok(Err(too_large(max)?));
     }
-    match crate::bindings::read_body(req.inner(), max)
+    match crate::bindings::read_body(req, max)
         .await
         .map_err(worker::Error::RustError)?
     {

@@ -25,8 +25,8 @@ use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
-    McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response, json_response,
-    now_ms, read_json_body, reply, todos_client,
+    McpRequest, McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response,
+    json_response, now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 use crate::json::FromFields;
@@ -40,12 +40,12 @@ const SESSION_ID_LEN: usize = RANDOM_HEX_LEN + 2;
 /// `GET /sse`: opens a session owned by the caller's grant in the first free slot of the user's,
 /// and streams it; 429 when every slot holds an open session.
 pub async fn open(
-    req: Request,
+    req: McpRequest,
     env: &Env,
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
-    if req.method() != Method::Get {
+    if req.method() != "GET" {
         let response = empty_response(405)?;
         response.headers().set("Allow", "GET")?;
         return Ok(response);
@@ -84,17 +84,17 @@ pub async fn open(
 /// `POST /sse/message?sessionId=…`: hands one message to its session object, which runs it
 /// ([`run`]) and writes its response on the stream; the object's answer is the POST's.
 pub async fn post(
-    mut req: Request,
+    req: McpRequest,
     env: &Env,
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
-    if req.method() != Method::Post {
+    if req.method() != "POST" {
         let response = empty_response(405)?;
         response.headers().set("Allow", "POST")?;
         return Ok(response);
     }
-    let session_id = crate::web_url::query_param(&req.inner().url(), "sessionId");
+    let session_id = crate::web_url::query_param(&req.url(), "sessionId");
     let Some((session_id, slot)) = session_id.and_then(|id| slot_of(&id).map(|slot| (id, slot)))
     else {
         return transport_error(
@@ -106,7 +106,7 @@ pub async fn post(
     if slot >= settings.sse_max_sessions {
         return session_not_found(NOT_FOUND);
     }
-    let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
+    let bytes = match read_json_body(&req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };

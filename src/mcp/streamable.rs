@@ -9,26 +9,26 @@
 //!   (§Session Management). Both are what 2026-07-28 asks of every server (§Backward Compatibility).
 
 use serde_json::Value;
-use worker::{Env, Request};
+use worker::Env;
 
 use super::dispatch::{Dispatcher, HttpFailure, Reply};
 use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::rules::{self, McpHeaders, ReplyFormat};
 use super::version::ProtocolVersion;
 use super::{
-    EVENT_STREAM_HEADERS, McpResponse, Settings, empty_response, failure_response, json_response,
-    now_ms, read_json_body, reply, todos_client,
+    EVENT_STREAM_HEADERS, McpRequest, McpResponse, Settings, empty_response, failure_response,
+    header, json_response, now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 
 /// Handles one request to `/mcp`.
 pub async fn handle(
-    mut req: Request,
+    req: McpRequest,
     env: &Env,
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
-    if req.method() != worker::Method::Post {
+    if req.method() != "POST" {
         let response = empty_response(405)?;
         response.headers().set("Allow", "POST")?;
         return Ok(response);
@@ -36,14 +36,14 @@ pub async fn handle(
     // MCP 2025-06-18 basic/transports §Sending Messages: the client MUST accept
     // `application/json` and `text/event-stream`; one that accepts neither cannot read any answer
     // (RFC 9110 §15.5.7).
-    let Some(format) = rules::reply_format(req.headers().get("Accept")?.as_deref()) else {
+    let Some(format) = rules::reply_format(header(&req, "Accept")?.as_deref()) else {
         let error = RpcError::new(
             ErrorCode::INVALID_REQUEST,
             "Not Acceptable: the Accept header must allow application/json or text/event-stream",
         );
         return json_response(406, &error_response(None, &error));
     };
-    let bytes = match read_json_body(&mut req, settings.max_body_bytes).await? {
+    let bytes = match read_json_body(&req, settings.max_body_bytes).await? {
         Ok(bytes) => bytes,
         Err(response) => return Ok(response),
     };
@@ -129,11 +129,10 @@ fn reply_response(status: u16, value: &Value, format: ReplyFormat) -> worker::Re
 }
 
 /// The MCP headers of a request.
-fn mcp_headers(req: &Request) -> worker::Result<McpHeaders> {
-    let headers = req.headers();
+fn mcp_headers(req: &McpRequest) -> worker::Result<McpHeaders> {
     Ok(McpHeaders {
-        protocol_version: headers.get("MCP-Protocol-Version")?,
-        method: headers.get("Mcp-Method")?,
-        name: headers.get("Mcp-Name")?,
+        protocol_version: header(req, "MCP-Protocol-Version")?,
+        method: header(req, "Mcp-Method")?,
+        name: header(req, "Mcp-Name")?,
     })
 }
