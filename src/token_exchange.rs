@@ -207,8 +207,8 @@ pub fn refreshed_props(
 /// MCP side checks per tool and reports (`ctx.auth.scope`), names only what the user may still do
 /// (MCP 2025-11-25 security best practices, "Scope Minimization"), and a call needing a withdrawn
 /// scope is refused by the MCP side, naming the permission the account no longer holds
-/// (`UpstreamTokens::withheld`), rather than by the ToDos API. The grant's scope never narrows, so this holds on every later
-/// refresh too, the ones that make no call to the provider included.
+/// (`UpstreamTokens::withheld`), rather than by the ToDos API. The grant's scope never narrows,
+/// so this holds on every later refresh too, the ones that make no call to the provider included.
 ///
 /// Only the refresh grant: at the code grant the grant's scope was narrowed at the callback by the
 /// same rule from the same upstream answer, so nothing is left to remove. Removing everything
@@ -618,9 +618,9 @@ mod tests {
     }
 
     /// Upstream tokens whose recorded scope is `scope`, with a refresh token.
-    fn upstream_scoped(scope: &[&str]) -> UpstreamTokens {
+    fn upstream_scoped(scope: Vec<String>) -> UpstreamTokens {
         UpstreamTokens {
-            scope: scopes(scope),
+            scope,
             ..upstream(3000, true)
         }
     }
@@ -645,7 +645,7 @@ mod tests {
 
     #[test]
     fn a_refresh_drops_the_api_scopes_the_provider_no_longer_grants() {
-        let narrowed = upstream_scoped(WITHOUT_BILLING);
+        let narrowed = upstream_scoped(scopes(WITHOUT_BILLING));
         assert_eq!(
             narrowed_scope("refresh_token", &all(), &narrowed),
             Some(scopes(WITHOUT_BILLING))
@@ -655,19 +655,12 @@ mod tests {
     #[test]
     fn nothing_removed_leaves_the_library_default() {
         assert_eq!(
-            narrowed_scope(
-                "refresh_token",
-                &all(),
-                &UpstreamTokens {
-                    scope: all(),
-                    ..upstream(3000, true)
-                }
-            ),
+            narrowed_scope("refresh_token", &all(), &upstream_scoped(all())),
             None
         );
         // A client that asked for less than the grant: still nothing to remove.
         let asked = scopes(&["openid", "read:todos"]);
-        let narrowed = upstream_scoped(&["openid", "read:todos", "write:todos"]);
+        let narrowed = upstream_scoped(scopes(&["openid", "read:todos", "write:todos"]));
         assert_eq!(narrowed_scope("refresh_token", &asked, &narrowed), None);
     }
 
@@ -676,7 +669,7 @@ mod tests {
         // The grant holds everything; at this refresh the client asked for two scopes, and the
         // provider withdrew read:billing: the answer must not add what the client left out.
         let asked = scopes(&["openid", "read:billing"]);
-        let narrowed = upstream_scoped(&["openid", "read:todos", "write:todos"]);
+        let narrowed = upstream_scoped(scopes(&["openid", "read:todos", "write:todos"]));
         assert_eq!(
             narrowed_scope("refresh_token", &asked, &narrowed),
             Some(scopes(&["openid"]))
@@ -693,14 +686,11 @@ mod tests {
     fn openid_scopes_are_kept_though_the_provider_does_not_echo_them() {
         // The same rule as at the callback: OpenID Connect scopes stay, and offline_access stays
         // while the upstream refresh token does.
-        let api_only = upstream_scoped(&["read:todos", "read:billing", "write:todos"]);
+        let api_only = upstream_scoped(scopes(&["read:todos", "read:billing", "write:todos"]));
         assert_eq!(narrowed_scope("refresh_token", &all(), &api_only), None);
         let without_refresh_token = UpstreamTokens {
             refresh_token: None,
-            ..UpstreamTokens {
-                scope: all(),
-                ..upstream(3000, true)
-            }
+            ..upstream_scoped(all())
         };
         assert_eq!(
             narrowed_scope("refresh_token", &all(), &without_refresh_token),
@@ -718,7 +708,7 @@ mod tests {
     #[test]
     fn the_code_grant_keeps_the_scope_the_callback_decided() {
         // The callback narrowed the grant by the same rule; nothing changes at the code grant.
-        let narrowed = upstream_scoped(&["openid", "read:todos"]);
+        let narrowed = upstream_scoped(scopes(&["openid", "read:todos"]));
         for grant_type in [
             "authorization_code",
             "urn:ietf:params:oauth:grant-type:token-exchange",

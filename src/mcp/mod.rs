@@ -242,6 +242,13 @@ pub fn empty_response(status: u16) -> worker::Result<McpResponse> {
     reply(status, &EMPTY_HEADERS, None)
 }
 
+/// 405 for a method the endpoint does not serve, naming the one it does (RFC 9110 §15.5.6).
+pub fn method_not_allowed(allow: &str) -> worker::Result<McpResponse> {
+    let response = empty_response(405)?;
+    response.headers().set("Allow", allow)?;
+    Ok(response)
+}
+
 /// Reads a POST body of JSON-RPC: the media type first (415), then the size (413), by
 /// `Content-Length` before reading and by what arrives while reading, so a body is refused once
 /// it passes `max` bytes, whether it declared its length or not (chunked).

@@ -25,8 +25,8 @@ use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
-    McpRequest, McpResponse, SSE_MESSAGE_PATH, Settings, empty_response, failure_response,
-    json_response, now_ms, read_json_body, reply, todos_client,
+    McpRequest, McpResponse, SSE_MESSAGE_PATH, Settings, failure_response, json_response,
+    method_not_allowed, now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 use crate::json::FromFields;
@@ -46,9 +46,7 @@ pub async fn open(
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
     if req.method() != "GET" {
-        let response = empty_response(405)?;
-        response.headers().set("Allow", "GET")?;
-        return Ok(response);
+        return method_not_allowed("GET");
     }
     let random = random_hex()?;
     for slot in 0..settings.sse_max_sessions {
@@ -90,9 +88,7 @@ pub async fn post(
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
     if req.method() != "POST" {
-        let response = empty_response(405)?;
-        response.headers().set("Allow", "POST")?;
-        return Ok(response);
+        return method_not_allowed("POST");
     }
     let session_id = crate::web_url::query_param(&req.url(), "sessionId");
     let Some((session_id, slot)) = session_id.and_then(|id| slot_of(&id).map(|slot| (id, slot)))

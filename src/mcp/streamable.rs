@@ -17,7 +17,7 @@ use super::rules::{self, McpHeaders, ReplyFormat};
 use super::version::ProtocolVersion;
 use super::{
     EVENT_STREAM_HEADERS, McpRequest, McpResponse, Settings, empty_response, failure_response,
-    header, json_response, now_ms, read_json_body, reply, todos_client,
+    header, json_response, method_not_allowed, now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 
@@ -29,9 +29,7 @@ pub async fn handle(
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
     if req.method() != "POST" {
-        let response = empty_response(405)?;
-        response.headers().set("Allow", "POST")?;
-        return Ok(response);
+        return method_not_allowed("POST");
     }
     // MCP 2025-06-18 basic/transports §Sending Messages: the client MUST accept
     // `application/json` and `text/event-stream`; one that accepts neither cannot read any answer
