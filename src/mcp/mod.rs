@@ -168,11 +168,19 @@ pub async fn serve(
         );
         return json_response(403, &error_response(None, &error));
     }
+    // Each endpoint serves one method; any other is a 405 naming it (RFC 9110 §15.5.6).
+    let allow = match path {
+        MCP_PATH | SSE_MESSAGE_PATH => "POST",
+        SSE_PATH => "GET",
+        _ => return empty_response(404),
+    };
+    if req.method() != allow {
+        return method_not_allowed(allow);
+    }
     match path {
         MCP_PATH => streamable::handle(req, env, caller, settings).await,
-        SSE_PATH => sse::open(req, env, caller, settings).await,
-        SSE_MESSAGE_PATH => sse::post(req, env, caller, settings).await,
-        _ => empty_response(404),
+        SSE_PATH => sse::open(env, caller, settings).await,
+        _ => sse::post(req, env, caller, settings).await,
     }
 }
 
@@ -243,7 +251,7 @@ pub fn empty_response(status: u16) -> worker::Result<McpResponse> {
 }
 
 /// 405 for a method the endpoint does not serve, naming the one it does (RFC 9110 §15.5.6).
-pub fn method_not_allowed(allow: &str) -> worker::Result<McpResponse> {
+fn method_not_allowed(allow: &str) -> worker::Result<McpResponse> {
     let response = empty_response(405)?;
     response.headers().set("Allow", allow)?;
     Ok(response)

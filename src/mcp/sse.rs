@@ -25,8 +25,8 @@ use super::jsonrpc::{self, Body, ErrorCode, Incoming, RpcError, error_response};
 use super::session::{self, BINDING};
 use super::version::ProtocolVersion;
 use super::{
-    McpRequest, McpResponse, SSE_MESSAGE_PATH, Settings, failure_response, json_response,
-    method_not_allowed, now_ms, read_json_body, reply, todos_client,
+    McpRequest, McpResponse, SSE_MESSAGE_PATH, Settings, failure_response, json_response, now_ms,
+    read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 use crate::json::FromFields;
@@ -39,15 +39,7 @@ const SESSION_ID_LEN: usize = RANDOM_HEX_LEN + 2;
 
 /// `GET /sse`: opens a session owned by the caller's grant in the first free slot of the user's,
 /// and streams it; 429 when every slot holds an open session.
-pub async fn open(
-    req: McpRequest,
-    env: &Env,
-    caller: &Caller,
-    settings: &Settings,
-) -> worker::Result<McpResponse> {
-    if req.method() != "GET" {
-        return method_not_allowed("GET");
-    }
+pub async fn open(env: &Env, caller: &Caller, settings: &Settings) -> worker::Result<McpResponse> {
     let random = random_hex()?;
     for slot in 0..settings.sse_max_sessions {
         let session_id = format!("{random}{slot:02x}");
@@ -87,9 +79,6 @@ pub async fn post(
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
-    if req.method() != "POST" {
-        return method_not_allowed("POST");
-    }
     let session_id = crate::web_url::query_param(&req.url(), "sessionId");
     let Some((session_id, slot)) = session_id.and_then(|id| slot_of(&id).map(|slot| (id, slot)))
     else {

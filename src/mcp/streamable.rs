@@ -17,7 +17,7 @@ use super::rules::{self, McpHeaders, ReplyFormat};
 use super::version::ProtocolVersion;
 use super::{
     EVENT_STREAM_HEADERS, McpRequest, McpResponse, Settings, empty_response, failure_response,
-    header, json_response, method_not_allowed, now_ms, read_json_body, reply, todos_client,
+    header, json_response, now_ms, read_json_body, reply, todos_client,
 };
 use crate::grant::Caller;
 
@@ -28,9 +28,6 @@ pub async fn handle(
     caller: &Caller,
     settings: &Settings,
 ) -> worker::Result<McpResponse> {
-    if req.method() != "POST" {
-        return method_not_allowed("POST");
-    }
     // MCP 2025-06-18 basic/transports §Sending Messages: the client MUST accept
     // `application/json` and `text/event-stream`; one that accepts neither cannot read any answer
     // (RFC 9110 §15.5.7).
